@@ -1,0 +1,12 @@
+//! Domain rules of systembruker.
+//!
+//! Everything in this crate is pure: no I/O, no clocks except where a caller passes
+//! one in. Storage and HTTP layers build on these types so that invalid data is
+//! rejected at the edge ("parse, don't validate").
+
+pub mod catalogue;
+pub mod ids;
+pub mod party;
+pub mod resource;
+
+pub use ids::{IdError, OrgNumber, PartyIdentifier, PersonNumber};

@@ -1,0 +1,39 @@
+//! Storage of systembruker.
+//!
+//! The ports are traits ([`RegisterStore`], [`ResourceStore`], …) so that the HTTP layer
+//! and the services depend on capabilities, not on a database. [`SqlStore`] implements
+//! all of them with one set of SQL statements that runs on both SQLite (the embedded
+//! default) and PostgreSQL (production); only the migrations differ per backend.
+
+/// Formats SQL whose interpolated parts are constants of this crate (column lists,
+/// column names chosen by code), never user input; values always go through binds.
+macro_rules! trusted_sql {
+    ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
+}
+
+mod error;
+mod register;
+mod resources;
+mod sql;
+pub mod testing;
+
+pub use error::{StoreError, StoreResult};
+pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
+pub use resources::{ResourceStore, StoredPolicy, StoredResource};
+pub use sql::{Backend, SqlStore};
+
+/// Everything the platform stores, as one object the HTTP layer can hold.
+pub trait Store: RegisterStore + ResourceStore + HealthCheck + Send + Sync {}
+
+impl<T: RegisterStore + ResourceStore + HealthCheck + Send + Sync> Store for T {}
+
+/// Whether the database answers (for `/health/ready`).
+#[async_trait::async_trait]
+pub trait HealthCheck {
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Milliseconds since the Unix epoch, the storage's time format.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
