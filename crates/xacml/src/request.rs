@@ -1,0 +1,534 @@
+//! Decision requests: XML and JSON-profile parsing, and a builder.
+
+use crate::error::RequestError;
+use crate::functions::double_from_str;
+use crate::value::{AttributeValue, DataType};
+use crate::xml::{Element, parse_document};
+use serde_json::Value as Json;
+
+/// Well-known attribute category identifiers.
+pub mod category {
+    pub const ACCESS_SUBJECT: &str = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject";
+    pub const RECIPIENT_SUBJECT: &str =
+        "urn:oasis:names:tc:xacml:1.0:subject-category:recipient-subject";
+    pub const INTERMEDIARY_SUBJECT: &str =
+        "urn:oasis:names:tc:xacml:1.0:subject-category:intermediary-subject";
+    pub const CODEBASE: &str = "urn:oasis:names:tc:xacml:1.0:subject-category:codebase";
+    pub const REQUESTING_MACHINE: &str =
+        "urn:oasis:names:tc:xacml:1.0:subject-category:requesting-machine";
+    pub const RESOURCE: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource";
+    pub const ACTION: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:action";
+    pub const ENVIRONMENT: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:environment";
+
+    /// JSON-profile shorthand names and the categories they stand for.
+    pub(crate) const SHORTHANDS: [(&str, &str); 8] = [
+        ("AccessSubject", ACCESS_SUBJECT),
+        ("Action", ACTION),
+        ("Resource", RESOURCE),
+        ("Environment", ENVIRONMENT),
+        ("RecipientSubject", RECIPIENT_SUBJECT),
+        ("IntermediarySubject", INTERMEDIARY_SUBJECT),
+        ("Codebase", CODEBASE),
+        ("RequestingMachine", REQUESTING_MACHINE),
+    ];
+}
+
+/// The XACML `action-id` attribute.
+pub const ACTION_ID: &str = "urn:oasis:names:tc:xacml:1.0:action:action-id";
+
+/// One request attribute: id, optional issuer and its values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    pub id: String,
+    pub issuer: Option<String>,
+    pub include_in_result: bool,
+    pub values: Vec<AttributeValue>,
+}
+
+/// All attributes of one category (one `<Attributes>` element).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attributes {
+    pub category: String,
+    /// `xml:id` / JSON `Id`, used by multi-request references.
+    pub id: Option<String>,
+    pub attributes: Vec<Attribute>,
+    /// Whether the category had a `<Content>` element (XPath is unsupported).
+    pub has_content: bool,
+}
+
+impl Attributes {
+    fn new(category: &str) -> Self {
+        Attributes {
+            category: category.to_string(),
+            id: None,
+            attributes: Vec::new(),
+            has_content: false,
+        }
+    }
+}
+
+/// A decision request (possibly several individual requests).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Request {
+    pub(crate) categories: Vec<Attributes>,
+    /// Each entry is the list of `Attributes` ids of one individual request.
+    pub(crate) multi_requests: Vec<Vec<String>>,
+    pub(crate) return_policy_id_list: bool,
+}
+
+impl Request {
+    /// Start building a request in code.
+    pub fn builder() -> RequestBuilder {
+        RequestBuilder::default()
+    }
+
+    /// The category groups of the request, in document order.
+    pub fn categories(&self) -> &[Attributes] {
+        &self.categories
+    }
+
+    pub fn return_policy_id_list(&self) -> bool {
+        self.return_policy_id_list
+    }
+
+    pub fn set_return_policy_id_list(&mut self, on: bool) {
+        self.return_policy_id_list = on;
+    }
+
+    /// Add a value to `attribute_id` in the first group of `category`,
+    /// creating the group or attribute as needed (used for PIP enrichment).
+    pub fn add_attribute(&mut self, category: &str, attribute_id: &str, value: AttributeValue) {
+        let group = match self.categories.iter().position(|c| c.category == category) {
+            Some(i) => &mut self.categories[i],
+            None => {
+                self.categories.push(Attributes::new(category));
+                let last = self.categories.len() - 1;
+                &mut self.categories[last]
+            }
+        };
+        match group
+            .attributes
+            .iter_mut()
+            .find(|a| a.id == attribute_id && a.issuer.is_none())
+        {
+            Some(attr) => attr.values.push(value),
+            None => group.attributes.push(Attribute {
+                id: attribute_id.to_string(),
+                issuer: None,
+                include_in_result: false,
+                values: vec![value],
+            }),
+        }
+    }
+
+    /// All values of `attribute_id` in `category` (any issuer, any group).
+    pub fn values<'a>(
+        &'a self,
+        category: &'a str,
+        attribute_id: &'a str,
+    ) -> impl Iterator<Item = &'a AttributeValue> + 'a {
+        self.categories
+            .iter()
+            .filter(move |c| c.category == category)
+            .flat_map(|c| c.attributes.iter())
+            .filter(move |a| a.id == attribute_id)
+            .flat_map(|a| a.values.iter())
+    }
+
+    /// Number of individual requests this request expands to.
+    pub fn individual_count(&self) -> usize {
+        self.individual_requests().len()
+    }
+
+    /// Expand into individual requests, each a list of indexes into
+    /// `categories` (or an error message for a bad reference).
+    pub(crate) fn individual_requests(&self) -> Vec<Result<Vec<usize>, String>> {
+        if !self.multi_requests.is_empty() {
+            return self
+                .multi_requests
+                .iter()
+                .map(|refs| self.resolve_references(refs))
+                .collect();
+        }
+        if !self.has_repeated_category() {
+            return vec![Ok((0..self.categories.len()).collect())];
+        }
+        self.cartesian_product().into_iter().map(Ok).collect()
+    }
+
+    pub(crate) fn is_simple(&self) -> bool {
+        self.multi_requests.is_empty() && !self.has_repeated_category()
+    }
+
+    fn resolve_references(&self, refs: &[String]) -> Result<Vec<usize>, String> {
+        refs.iter()
+            .map(|r| {
+                self.categories
+                    .iter()
+                    .position(|c| c.id.as_deref() == Some(r.as_str()))
+                    .ok_or_else(|| format!("RequestReference names unknown Attributes id `{r}`"))
+            })
+            .collect()
+    }
+
+    fn has_repeated_category(&self) -> bool {
+        self.categories.iter().enumerate().any(|(i, c)| {
+            self.categories[..i]
+                .iter()
+                .any(|earlier| earlier.category == c.category)
+        })
+    }
+
+    /// Multiple Decision Profile, repeated categories: one individual request
+    /// per combination of one group from each category.
+    fn cartesian_product(&self) -> Vec<Vec<usize>> {
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (i, c) in self.categories.iter().enumerate() {
+            match groups.iter_mut().find(|(cat, _)| *cat == c.category) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((&c.category, vec![i])),
+            }
+        }
+        let mut combos: Vec<Vec<usize>> = vec![Vec::new()];
+        for (_, members) in &groups {
+            combos = combos
+                .iter()
+                .flat_map(|combo| {
+                    members.iter().map(move |m| {
+                        let mut next = combo.clone();
+                        next.push(*m);
+                        next
+                    })
+                })
+                .collect();
+        }
+        combos
+    }
+
+    // ------------------------------------------------------------------ XML
+
+    /// Parse an XACML 3.0 `<Request>` document.
+    pub fn from_xml(xml: &str) -> Result<Request, RequestError> {
+        let root = parse_document(xml).map_err(|e| RequestError::Xml {
+            line: e.line,
+            message: e.message,
+        })?;
+        if root.name != "Request" {
+            return Err(RequestError::Invalid {
+                what: "root element".into(),
+                message: format!("expected <Request>, found <{}>", root.name),
+            });
+        }
+        let mut request = Request {
+            return_policy_id_list: root.attr("ReturnPolicyIdList").map(str::trim) == Some("true"),
+            ..Request::default()
+        };
+        for group in root.children_named("Attributes") {
+            request.categories.push(xml_attributes(group)?);
+        }
+        if let Some(multi) = root.child("MultiRequests") {
+            for reference in multi.children_named("RequestReference") {
+                let ids = reference
+                    .children_named("AttributesReference")
+                    .map(|r| {
+                        r.attr("ReferenceId").map(str::to_string).ok_or_else(|| {
+                            missing(
+                                "ReferenceId on <AttributesReference>",
+                                "add the xml:id it refers to",
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                request.multi_requests.push(ids);
+            }
+        }
+        Ok(request)
+    }
+
+    // ----------------------------------------------------------------- JSON
+
+    /// Parse a JSON-profile request (`{"Request": {...}}`); keys are matched
+    /// case-insensitively.
+    pub fn from_json(json: &str) -> Result<Request, RequestError> {
+        let doc: Json =
+            serde_json::from_str(json).map_err(|e| RequestError::Json(e.to_string()))?;
+        let body = get(&doc, "Request").ok_or_else(|| {
+            missing(
+                "the top-level \"Request\" object",
+                "wrap the request as {\"Request\": {...}}",
+            )
+        })?;
+        if !body.is_object() {
+            return Err(invalid("Request", "must be a JSON object"));
+        }
+        let mut request = Request {
+            return_policy_id_list: get(body, "ReturnPolicyIdList").and_then(Json::as_bool)
+                == Some(true),
+            ..Request::default()
+        };
+        for (short, uri) in category::SHORTHANDS {
+            if let Some(v) = get(body, short) {
+                for obj in one_or_many(v) {
+                    request.categories.push(json_attributes(obj, Some(uri))?);
+                }
+            }
+        }
+        if let Some(v) = get(body, "Category") {
+            for obj in one_or_many(v) {
+                request.categories.push(json_attributes(obj, None)?);
+            }
+        }
+        if let Some(multi) = get(body, "MultiRequests") {
+            let refs = get(multi, "RequestReference")
+                .map(one_or_many)
+                .unwrap_or_default();
+            for r in refs {
+                let ids = get(r, "ReferenceId").map(one_or_many).unwrap_or_default();
+                let ids = ids
+                    .iter()
+                    .map(|id| {
+                        id.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| invalid("ReferenceId", "must be strings"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                request.multi_requests.push(ids);
+            }
+        }
+        Ok(request)
+    }
+}
+
+fn missing(what: &str, hint: &'static str) -> RequestError {
+    RequestError::Missing {
+        what: what.to_string(),
+        hint,
+    }
+}
+
+fn invalid(what: &str, message: impl Into<String>) -> RequestError {
+    RequestError::Invalid {
+        what: what.to_string(),
+        message: message.into(),
+    }
+}
+
+fn xml_attributes(group: &Element) -> Result<Attributes, RequestError> {
+    let category = group.attr("Category").ok_or_else(|| {
+        missing(
+            "Category on <Attributes>",
+            "give every <Attributes> a Category URI",
+        )
+    })?;
+    let mut out = Attributes::new(category);
+    out.id = group.attr("id").map(str::to_string);
+    out.has_content = group.child("Content").is_some();
+    for attr in group.children_named("Attribute") {
+        let id = attr.attr("AttributeId").ok_or_else(|| {
+            missing(
+                "AttributeId on <Attribute>",
+                "every <Attribute> needs an AttributeId",
+            )
+        })?;
+        let values = attr
+            .children_named("AttributeValue")
+            .map(xml_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.attributes.push(Attribute {
+            id: id.to_string(),
+            issuer: attr.attr("Issuer").map(str::to_string),
+            include_in_result: attr.attr("IncludeInResult").map(str::trim) == Some("true"),
+            values,
+        });
+    }
+    Ok(out)
+}
+
+fn xml_value(el: &Element) -> Result<AttributeValue, RequestError> {
+    let uri = el
+        .attr("DataType")
+        .ok_or_else(|| missing("DataType on <AttributeValue>", "add a DataType URI"))?;
+    let dt =
+        DataType::from_uri(uri).ok_or_else(|| invalid("DataType", format!("unknown `{uri}`")))?;
+    if dt == DataType::XPathExpression {
+        return Ok(AttributeValue::XPathExpression {
+            category: el.attr("XPathCategory").unwrap_or_default().to_string(),
+            path: el.text.trim().to_string(),
+        });
+    }
+    AttributeValue::parse(dt, &el.text).map_err(|e| invalid("AttributeValue", e.to_string()))
+}
+
+/// Case-insensitive object member lookup (Altinn mixes PascalCase and camelCase).
+pub(crate) fn get<'a>(v: &'a Json, key: &str) -> Option<&'a Json> {
+    v.as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
+pub(crate) fn one_or_many(v: &Json) -> Vec<&Json> {
+    match v {
+        Json::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+fn json_attributes(obj: &Json, shorthand: Option<&str>) -> Result<Attributes, RequestError> {
+    let category = match shorthand {
+        Some(uri) => uri.to_string(),
+        None => {
+            let id = get(obj, "CategoryId")
+                .and_then(Json::as_str)
+                .ok_or_else(|| {
+                    missing("CategoryId in a Category object", "add the category URI")
+                })?;
+            expand_category(id).to_string()
+        }
+    };
+    let mut out = Attributes::new(&category);
+    out.id = get(obj, "Id").and_then(Json::as_str).map(str::to_string);
+    out.has_content = get(obj, "Content").is_some();
+    if let Some(attrs) = get(obj, "Attribute") {
+        for a in one_or_many(attrs) {
+            out.attributes.push(json_attribute(a)?);
+        }
+    }
+    Ok(out)
+}
+
+fn expand_category(id: &str) -> &str {
+    category::SHORTHANDS
+        .iter()
+        .find(|(short, _)| short.eq_ignore_ascii_case(id))
+        .map_or(id, |(_, uri)| uri)
+}
+
+fn json_attribute(a: &Json) -> Result<Attribute, RequestError> {
+    let id = get(a, "AttributeId")
+        .and_then(Json::as_str)
+        .ok_or_else(|| {
+            missing(
+                "AttributeId in an Attribute object",
+                "every attribute needs an AttributeId",
+            )
+        })?;
+    let declared = match get(a, "DataType").and_then(Json::as_str) {
+        Some(uri) => Some(
+            DataType::from_uri(uri)
+                .ok_or_else(|| invalid("DataType", format!("unknown `{uri}`")))?,
+        ),
+        None => None,
+    };
+    let raw = get(a, "Value")
+        .ok_or_else(|| missing("Value in an Attribute object", "give the attribute a value"))?;
+    let values = one_or_many(raw)
+        .into_iter()
+        .map(|v| json_value(v, declared))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Attribute {
+        id: id.to_string(),
+        issuer: get(a, "Issuer").and_then(Json::as_str).map(str::to_string),
+        include_in_result: get(a, "IncludeInResult").and_then(Json::as_bool) == Some(true),
+        values,
+    })
+}
+
+/// JSON profile: without a DataType the type is inferred from the JSON type.
+pub(crate) fn json_value(
+    v: &Json,
+    declared: Option<DataType>,
+) -> Result<AttributeValue, RequestError> {
+    let bad = |m: String| invalid("Value", m);
+    let inferred = match v {
+        Json::Bool(_) => DataType::Boolean,
+        Json::Number(n) if n.is_i64() || n.is_u64() => DataType::Integer,
+        Json::Number(_) => DataType::Double,
+        _ => DataType::String,
+    };
+    let dt = declared.unwrap_or(inferred);
+    let text = match v {
+        Json::String(s) => s.clone(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) => n.to_string(),
+        Json::Object(_) if dt == DataType::XPathExpression => {
+            return Ok(AttributeValue::XPathExpression {
+                category: get(v, "XPathCategory")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                path: get(v, "XPath")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        other => return Err(bad(format!("unsupported JSON value {other}"))),
+    };
+    if dt == DataType::Double
+        && let Json::Number(n) = v
+        && let Some(d) = n.as_f64().or_else(|| double_from_str(&text))
+    {
+        return Ok(AttributeValue::Double(d));
+    }
+    AttributeValue::parse(dt, &text).map_err(|e| bad(e.to_string()))
+}
+
+/// Builds a [`Request`] in code.
+#[derive(Debug, Clone, Default)]
+pub struct RequestBuilder {
+    request: Request,
+}
+
+impl RequestBuilder {
+    /// Add a string attribute to the access-subject category.
+    pub fn subject(self, attribute_id: &str, value: impl Into<String>) -> Self {
+        self.attribute(
+            category::ACCESS_SUBJECT,
+            attribute_id,
+            AttributeValue::string(value),
+        )
+    }
+
+    /// Add a string attribute to the resource category.
+    pub fn resource(self, attribute_id: &str, value: impl Into<String>) -> Self {
+        self.attribute(
+            category::RESOURCE,
+            attribute_id,
+            AttributeValue::string(value),
+        )
+    }
+
+    /// Set the action (`action-id`, string).
+    pub fn action(self, action_id: impl Into<String>) -> Self {
+        self.attribute(
+            category::ACTION,
+            ACTION_ID,
+            AttributeValue::string(action_id),
+        )
+    }
+
+    /// Add a string attribute to the environment category.
+    pub fn environment(self, attribute_id: &str, value: impl Into<String>) -> Self {
+        self.attribute(
+            category::ENVIRONMENT,
+            attribute_id,
+            AttributeValue::string(value),
+        )
+    }
+
+    /// Add a typed attribute value to any category.
+    pub fn attribute(mut self, category: &str, attribute_id: &str, value: AttributeValue) -> Self {
+        self.request.add_attribute(category, attribute_id, value);
+        self
+    }
+
+    pub fn return_policy_id_list(mut self, on: bool) -> Self {
+        self.request.return_policy_id_list = on;
+        self
+    }
+
+    pub fn build(self) -> Request {
+        self.request
+    }
+}
