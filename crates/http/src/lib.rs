@@ -1,1 +1,63 @@
-//! systembruker-http
+//! The HTTP layer of systembruker: every API under the reference's own path prefixes,
+//! thin over the domain rules and the storage ports.
+
+pub mod auth;
+pub mod demo;
+mod extract;
+mod health;
+mod maskinporten;
+mod meta;
+mod metrics;
+mod openapi;
+pub mod problem;
+mod register;
+pub use register::import;
+mod resources;
+mod state;
+mod testtools;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use state::{AppState, Config};
+
+/// Requests bodies above this size are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Builds the whole application: every API, the OpenAPI document, health and metrics.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
+        .merge(register::routes())
+        .merge(meta::routes())
+        .merge(resources::routes())
+        .merge(maskinporten::routes())
+        .merge(testtools::routes(state.config.dev))
+        .split_for_parts();
+    let openapi_json = openapi::into_json(openapi);
+    api.merge(health::routes())
+        .merge(openapi::routes(openapi_json))
+        .fallback(problem::not_found_fallback)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes; in-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// How long a graceful shutdown may wait for in-flight requests.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);

@@ -1,0 +1,246 @@
+//! Who is calling, and what they may do.
+//!
+//! Every API handler takes one of the extractors below. Access control is expressed in
+//! types: a handler that takes [`Scoped<AdminScope>`] cannot run without a caller that
+//! holds the operator scope, and the [`Caller`] it receives says for whom it acts.
+
+use std::collections::BTreeSet;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use systembruker_domain::{OrgNumber, PersonNumber};
+
+use crate::AppState;
+use crate::problem::ApiError;
+
+/// The operator scope: full access to `/admin/api/v1/*` and to every owner-checked write.
+pub const ADMIN_SCOPE: &str = "systembruker:admin";
+
+/// An authenticated caller, as read from a valid bearer token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    pub scopes: BTreeSet<String>,
+    /// The organisation a Maskinporten token was issued to (`consumer` claim).
+    pub consumer_org: Option<OrgNumber>,
+    /// The Maskinporten client id (`client_id` claim).
+    pub client_id: Option<String>,
+    /// A logged-in person (`pid` claim of an end-user token).
+    pub pid: Option<PersonNumber>,
+    pub user_id: Option<i64>,
+    pub party_id: Option<i64>,
+    /// Raw claims, for handlers that need more (e.g. `authorization_details`).
+    pub claims: serde_json::Value,
+}
+
+impl Caller {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.has_scope(ADMIN_SCOPE)
+    }
+
+    /// A short description for audit fields (`changed_by`).
+    pub fn audit_name(&self) -> String {
+        if let Some(pid) = self.user_id {
+            format!("userId:{pid}")
+        } else if let Some(org) = &self.consumer_org {
+            format!("org:{org}")
+        } else if self.is_admin() {
+            "operator".into()
+        } else {
+            "unknown".into()
+        }
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("this endpoint needs a bearer token in the Authorization header")]
+    Missing,
+    #[error("the bearer token is not valid: {0}")]
+    Invalid(String),
+}
+
+/// Checks one kind of bearer token. The token service registers a JWT verifier; the
+/// static operator token (`--admin-token`) is another.
+#[async_trait::async_trait]
+pub trait TokenVerifier: Send + Sync {
+    /// `Ok(None)` means "not my kind of token": the next verifier is asked.
+    async fn verify(&self, token: &str) -> Result<Option<Caller>, AuthError>;
+}
+
+/// The static operator token from `--admin-token`. An empty token is never accepted.
+pub struct StaticAdminToken(String);
+
+impl StaticAdminToken {
+    pub fn new(token: &str) -> Option<Self> {
+        let token = token.trim();
+        (!token.is_empty()).then(|| Self(token.to_string()))
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenVerifier for StaticAdminToken {
+    async fn verify(&self, token: &str) -> Result<Option<Caller>, AuthError> {
+        // Constant-time comparison: the token is a shared secret.
+        let equal = token.len() == self.0.len()
+            && token
+                .bytes()
+                .zip(self.0.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        Ok(equal.then(|| Caller {
+            scopes: BTreeSet::from([ADMIN_SCOPE.to_string()]),
+            ..Caller::default()
+        }))
+    }
+}
+
+/// Asks each registered verifier in turn.
+#[derive(Default)]
+pub struct Authenticator {
+    verifiers: Vec<Arc<dyn TokenVerifier>>,
+}
+
+impl Authenticator {
+    pub fn with(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
+        self.verifiers.push(verifier);
+        self
+    }
+
+    pub fn add(&mut self, verifier: Arc<dyn TokenVerifier>) {
+        self.verifiers.push(verifier);
+    }
+
+    pub async fn authenticate(&self, token: &str) -> Result<Caller, AuthError> {
+        for verifier in &self.verifiers {
+            if let Some(caller) = verifier.verify(token).await? {
+                return Ok(caller);
+            }
+        }
+        Err(AuthError::Invalid(
+            "it was not issued by this platform, or it has expired".into(),
+        ))
+    }
+}
+
+/// A requirement on the caller's scopes: at least one of `ANY_OF` (an empty list:
+/// any valid token).
+pub trait ScopeRule: Send + Sync {
+    const ANY_OF: &'static [&'static str];
+}
+
+/// A caller that holds one of `R::ANY_OF`. Rejects with 401 (no or bad token) or 403
+/// (valid token without the scope), as problem JSON with `WWW-Authenticate`.
+pub struct Scoped<R: ScopeRule> {
+    pub caller: Caller,
+    rule: PhantomData<R>,
+}
+
+impl<R: ScopeRule> std::ops::Deref for Scoped<R> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+fn unauthorized(err: &AuthError) -> ApiError {
+    let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "STD-00401", "Unauthorized")
+        .detail(err.to_string());
+    e.www_authenticate = Some(match err {
+        AuthError::Missing => "Bearer".to_string(),
+        AuthError::Invalid(_) => "Bearer error=\"invalid_token\"".to_string(),
+    });
+    e
+}
+
+fn insufficient_scope(required: &[&str]) -> ApiError {
+    let scopes = required.join(" ");
+    let mut e = ApiError::new(StatusCode::FORBIDDEN, "STD-00403", "Forbidden").detail(format!(
+        "the token does not carry a scope this endpoint requires (one of: {scopes})"
+    ));
+    e.www_authenticate = Some(format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{scopes}\""
+    ));
+    e
+}
+
+fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .map_err(|_| AuthError::Invalid("the Authorization header is not ASCII".into()))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| AuthError::Invalid("expected \"Bearer <token>\"".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Invalid("expected \"Bearer <token>\"".into()));
+    }
+    Ok(token.trim())
+}
+
+impl<S, R> FromRequestParts<S> for Scoped<R>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+    R: ScopeRule,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = bearer_token(parts).map_err(|e| unauthorized(&e))?;
+        let caller = state
+            .auth
+            .authenticate(token)
+            .await
+            .map_err(|e| unauthorized(&e))?;
+        if !R::ANY_OF.is_empty() && !R::ANY_OF.iter().any(|s| caller.has_scope(s)) {
+            return Err(insufficient_scope(R::ANY_OF));
+        }
+        Ok(Scoped {
+            caller,
+            rule: PhantomData,
+        })
+    }
+}
+
+macro_rules! scope_rule {
+    ($(#[$doc:meta])* $name:ident => [$($scope:expr),+ $(,)?]) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl ScopeRule for $name {
+            const ANY_OF: &'static [&'static str] = &[$($scope),+];
+        }
+    };
+}
+
+/// Any valid token, whatever its scopes.
+pub struct AnyScope;
+impl ScopeRule for AnyScope {
+    const ANY_OF: &'static [&'static str] = &[];
+}
+
+/// Any authenticated caller.
+pub type Authenticated = Scoped<AnyScope>;
+
+scope_rule!(
+    /// Operator API.
+    AdminScope => [ADMIN_SCOPE]
+);
+scope_rule!(
+    /// Resource owners writing to the resource registry (ownership is checked per resource).
+    ResourceWrite => ["altinn:resourceregistry/resource.write", ADMIN_SCOPE]
+);
+scope_rule!(
+    /// Reading person data from the register: personal data, operators only.
+    PersonRead => [ADMIN_SCOPE]
+);

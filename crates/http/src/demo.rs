@@ -1,0 +1,157 @@
+//! Demo data (`serve --demo`): the reference's test parties and the cast of the user
+//! journeys, with fixed numbers so scripts can rely on them. Loading is idempotent:
+//! what exists already is left as it is.
+
+use systembruker_domain::party::{NewParty, NewPartyKind};
+use systembruker_domain::resource::ServiceResource;
+use systembruker_domain::{OrgNumber, PersonNumber};
+use systembruker_storage::{Store, StoreError};
+use uuid::Uuid;
+
+use crate::register::import;
+
+pub const SKATTEETATEN: &str = "974761076";
+pub const SMARTCLOUD: &str = "991825827";
+pub const ROR_OG_VANN: &str = "315000009";
+pub const TALLMAKERNE: &str = "315100003";
+pub const BAKERIET: &str = "315200008";
+pub const PIA: &str = "14857510098";
+pub const OLA: &str = "02889010080";
+pub const TINA: &str = "21906810074";
+pub const BERNT: &str = "05828210051";
+pub const DEMO_RESOURCE: &str = "ske-krav-og-betalinger";
+
+const TEST_PARTIES_CSV: &str = include_str!("../data/test-parties.csv");
+const DEMO_POLICY: &str = include_str!("../data/ske-krav-og-betalinger.xml");
+
+/// (org number, name, unit type, fixed party id). SmartCloud's number is in the reference's
+/// test parties already (under another name): it keeps the ids from there and is renamed.
+const ORGANISATIONS: [(&str, &str, &str, Option<i64>); 5] = [
+    (SKATTEETATEN, "Skatteetaten", "ORGL", Some(70_000_001)),
+    (SMARTCLOUD, "SmartCloud AS", "AS", None),
+    (ROR_OG_VANN, "Rør og Vann AS", "AS", Some(70_000_003)),
+    (TALLMAKERNE, "Tallmakerne AS", "AS", Some(70_000_004)),
+    (BAKERIET, "Bakeriet Brød AS", "AS", Some(70_000_005)),
+];
+
+/// (person number, name, fixed party id)
+const PERSONS: [(&str, &str, i64); 4] = [
+    (PIA, "Pia Rørlegger", 70_000_011),
+    (OLA, "Ola Nordmann", 70_000_012),
+    (TINA, "Tina Tallmaker", 70_000_013),
+    (BERNT, "Bernt Baker", 70_000_014),
+];
+
+/// (organisation, holder, role)
+const ROLES: [(&str, &str, &str); 5] = [
+    (ROR_OG_VANN, PIA, "DAGL"),
+    (ROR_OG_VANN, TALLMAKERNE, "REGN"),
+    (TALLMAKERNE, TINA, "DAGL"),
+    (BAKERIET, BERNT, "DAGL"),
+    (BAKERIET, TALLMAKERNE, "REGN"),
+];
+
+/// A stable uuid per demo party, so a fresh database gets the same ids every time.
+fn demo_uuid(identifier: &str) -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("systembruker-demo:{identifier}").as_bytes(),
+    )
+}
+
+fn cast() -> Result<Vec<NewParty>, anyhow::Error> {
+    let mut parties = Vec::new();
+    for (org, name, unit_type, id) in ORGANISATIONS {
+        parties.push(NewParty {
+            uuid: id.map(|_| demo_uuid(org)),
+            id,
+            name: name.to_string(),
+            kind: NewPartyKind::Organization {
+                org_number: OrgNumber::parse(org)?,
+                unit_type: Some(unit_type.to_string()),
+                unit_status: Some("N".to_string()),
+                main_unit: None,
+            },
+        });
+    }
+    for (pid, name, id) in PERSONS {
+        parties.push(NewParty {
+            uuid: Some(demo_uuid(pid)),
+            id: Some(id),
+            name: name.to_string(),
+            kind: NewPartyKind::Person {
+                person_number: PersonNumber::parse(pid)?,
+            },
+        });
+    }
+    Ok(parties)
+}
+
+fn demo_resource() -> Result<ServiceResource, anyhow::Error> {
+    Ok(serde_json::from_value(serde_json::json!({
+        "identifier": DEMO_RESOURCE,
+        "title": {"nb": "Krav og betalinger", "nn": "Krav og betalingar", "en": "Claims and payments"},
+        "description": {
+            "nb": "Oversikt over krav, innbetalinger og utbetalinger hos Skatteetaten.",
+            "nn": "Oversikt over krav, innbetalingar og utbetalingar hjå Skatteetaten.",
+            "en": "Overview of claims, payments and refunds at the Norwegian Tax Administration."
+        },
+        "rightDescription": {
+            "nb": "Gir tilgang til å lese krav og betalinger for virksomheten.",
+            "nn": "Gjev tilgang til å lese krav og betalingar for verksemda.",
+            "en": "Gives access to read the organisation's claims and payments."
+        },
+        "resourceType": "GenericAccessResource",
+        "delegable": true,
+        "resourceReferences": [
+            {"referenceSource": "Default", "reference": "skatteetaten:kravogbetalinger", "referenceType": "MaskinportenScope"}
+        ],
+        "hasCompetentAuthority": {"organization": SKATTEETATEN, "orgcode": "skd",
+            "name": {"nb": "Skatteetaten", "nn": "Skatteetaten", "en": "Norwegian Tax Administration"}}
+    }))?)
+}
+
+async fn party_uuid(store: &dyn Store, identifier: &str) -> Result<Uuid, anyhow::Error> {
+    let party = if identifier.len() == 11 {
+        store.person(&PersonNumber::parse(identifier)?).await?
+    } else {
+        store.organization(&OrgNumber::parse(identifier)?).await?
+    };
+    party
+        .map(|p| p.uuid)
+        .ok_or_else(|| anyhow::anyhow!("demo party {identifier} is missing"))
+}
+
+/// Loads the demo data; a second call changes nothing.
+pub async fn load(store: &dyn Store) -> Result<(), anyhow::Error> {
+    let parsed = import::parse_csv(TEST_PARTIES_CSV).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let report = import::apply(store, parsed)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    anyhow::ensure!(
+        report.rejected.is_empty(),
+        "test parties rejected: {:?}",
+        report.rejected
+    );
+    store.import_parties(&cast()?).await?;
+    let catalogue = systembruker_domain::catalogue::Catalogue::builtin();
+    for (org, holder, role) in ROLES {
+        let role = catalogue.role(role)?;
+        store
+            .add_role(
+                party_uuid(store, org).await?,
+                party_uuid(store, holder).await?,
+                &role.code,
+                "demo",
+            )
+            .await?;
+    }
+    match store.create_resource(&demo_resource()?).await {
+        Ok(_) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if store.policy(DEMO_RESOURCE).await?.is_none() {
+        store.put_policy(DEMO_RESOURCE, DEMO_POLICY).await?;
+    }
+    Ok(())
+}

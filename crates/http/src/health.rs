@@ -1,0 +1,29 @@
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(crate::metrics::metrics_endpoint))
+}
+
+/// The process runs.
+async fn live() -> &'static str {
+    "ok"
+}
+
+/// The process runs and its database answers.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `systembruker serve` and the offline import.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use systembruker_http::auth::{Authenticator, StaticAdminToken};
+use systembruker_http::{AppState, Config};
+use systembruker_storage::SqlStore;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{LogFormat, ServeArgs};
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // `try_init`: a second initialisation (tests) is not an error worth stopping for.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    systembruker_domain::catalogue::Catalogue::builtin_checked()
+        .map_err(|e| anyhow::anyhow!("the built-in access-package catalogue is broken: {e}"))?;
+    let dev = args.dev || args.demo;
+    let store = SqlStore::open(&args.database.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", args.database.database_url))?;
+    if args.demo {
+        systembruker_http::demo::load(&store)
+            .await
+            .context("loading the demo data")?;
+        tracing::info!("demo data loaded");
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{local}"))
+        .trim_end_matches('/')
+        .to_string();
+    let mut auth = Authenticator::default();
+    match args.admin_token.as_deref().map(StaticAdminToken::new) {
+        Some(Some(token)) => auth.add(Arc::new(token)),
+        Some(None) => anyhow::bail!("--admin-token must not be empty"),
+        None => {}
+    }
+    let state = AppState::new(
+        Arc::new(store.clone()),
+        Config {
+            public_url: public_url.clone(),
+            dev,
+        },
+        auth,
+    );
+    let app = systembruker_http::app(state);
+    tracing::info!(%local, %public_url, dev, "systembruker listening");
+    systembruker_http::serve(listener, app, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down; finishing requests in flight");
+}
+
+pub async fn import_parties(file: &Path, database_url: &str) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let parsed = if is_csv {
+        systembruker_http::import::parse_csv(&text)
+    } else {
+        systembruker_http::import::parse_json(&text)
+    }
+    .map_err(|e| anyhow::anyhow!("{}", e.detail.unwrap_or(e.title)))?;
+    let store = SqlStore::open(database_url).await?;
+    let report = systembruker_http::import::apply(&store, parsed)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail.unwrap_or(e.title)))?;
+    println!("{}", serde_json_line(&report));
+    store.close().await;
+    anyhow::ensure!(
+        report.rejected.is_empty(),
+        "nothing was imported: {} rows were rejected",
+        report.rejected.len()
+    );
+    Ok(())
+}
+
+fn serde_json_line<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
