@@ -14,6 +14,7 @@ mod register;
 pub use register::import;
 mod resources;
 mod state;
+pub mod testing;
 mod testtools;
 
 use std::time::Duration;

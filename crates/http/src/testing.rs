@@ -1,0 +1,139 @@
+//! A real server on a loopback port for integration tests, on SQLite or PostgreSQL.
+
+use std::sync::Arc;
+
+use systembruker_storage::{SqlStore, testing};
+
+use crate::auth::{Authenticator, StaticAdminToken};
+use crate::{AppState, Config};
+
+/// The static operator token test servers accept.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server with demo data; stopped when dropped.
+pub struct TestServer {
+    pub url: String,
+    pub store: SqlStore,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// Starts a server with the demo data in dev mode, or `None` for PostgreSQL when no
+    /// test server is configured outside CI (see `systembruker_storage::testing`).
+    pub async fn start(backend: TestBackend) -> anyhow::Result<Option<Self>> {
+        let store = match backend {
+            TestBackend::Sqlite => testing::sqlite_store().await?,
+            TestBackend::Postgres => match testing::postgres_store().await? {
+                Some(store) => store,
+                None => return Ok(None),
+            },
+        };
+        Self::start_with(store, true).await.map(Some)
+    }
+
+    /// Starts a server on an existing store, with or without dev mode, loading the demo data.
+    pub async fn start_with(store: SqlStore, dev: bool) -> anyhow::Result<Self> {
+        crate::demo::load(&store).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let mut auth = Authenticator::default();
+        if let Some(token) = StaticAdminToken::new(ADMIN_TOKEN) {
+            auth.add(Arc::new(token));
+        }
+        let state = AppState::new(
+            Arc::new(store.clone()),
+            Config {
+                public_url: url.clone(),
+                dev,
+            },
+            auth,
+        );
+        let app = crate::app(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(crate::serve(listener, app, async move {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            url,
+            store,
+            state,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// `url` + `path`.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    async fn test_token(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<String> {
+        let response = reqwest::Client::new()
+            .get(self.at(path))
+            .query(query)
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.text().await?;
+        anyhow::ensure!(status.is_success(), "{path} answered {status}: {body}");
+        Ok(body.trim().to_string())
+    }
+
+    /// A Maskinporten-style token for organisation `org` with space-separated `scopes`,
+    /// from the dev-mode test tools (`GET /testtools/api/GetEnterpriseToken`).
+    pub async fn enterprise_token(&self, org: &str, scopes: &str) -> anyhow::Result<String> {
+        self.test_token(
+            "/testtools/api/GetEnterpriseToken",
+            &[("orgNo", org), ("scopes", scopes)],
+        )
+        .await
+    }
+
+    /// An end-user token for person `pid` (`GET /testtools/api/GetPersonalToken`).
+    pub async fn personal_token(&self, pid: &str, scopes: &str) -> anyhow::Result<String> {
+        self.test_token(
+            "/testtools/api/GetPersonalToken",
+            &[("pid", pid), ("scopes", scopes)],
+        )
+        .await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Generates `sqlite::<case>` and `postgres::<case>` tests; each case is an async fn
+/// taking a started [`TestServer`].
+#[macro_export]
+macro_rules! server_tests {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let server = $crate::testing::TestServer::start($crate::testing::TestBackend::Sqlite)
+                    .await.expect("server starts").expect("sqlite is always available");
+                super::$case(server).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                if let Some(server) = $crate::testing::TestServer::start($crate::testing::TestBackend::Postgres)
+                    .await.expect("server starts") {
+                    super::$case(server).await;
+                }
+            })*
+        }
+    };
+}
