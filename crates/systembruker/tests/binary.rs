@@ -1,0 +1,179 @@
+//! The `systembruker` binary as a user runs it.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_systembruker");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_db(name: &str) -> String {
+    let path = std::env::temp_dir().join(format!("sb_bin_{name}_{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    format!("sqlite://{}", path.display())
+}
+
+/// Starts `serve` configured through environment variables only.
+fn serve(db: &str, port: u16, extra: &[&str]) -> Child {
+    Command::new(BIN)
+        .arg("serve")
+        .args(extra)
+        .env("SYSTEMBRUKER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SYSTEMBRUKER_DATABASE_URL", db)
+        .env("SYSTEMBRUKER_ADMIN_TOKEN", "bin-test-token")
+        .env("SYSTEMBRUKER_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/health/ready")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server on port {port} did not become ready");
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap()
+}
+
+async fn party_count(port: u16) -> usize {
+    let mut n = 0;
+    for org in [
+        "315000009",
+        "315100003",
+        "315200008",
+        "974761076",
+        "991825827",
+    ] {
+        let r = reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{port}/register/api/v1/organizations/{org}"
+            ))
+            .bearer_auth("bin-test-token")
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn demo_server_starts_twice_on_one_database_and_stops_on_sigterm() {
+    let db = temp_db("demo");
+    for round in 0..2 {
+        let port = free_port();
+        let mut child = serve(&db, port, &["--demo"]);
+        wait_ready(port).await;
+        assert_eq!(party_count(port).await, 5, "round {round}");
+        let status = terminate(&mut child);
+        assert!(status.success(), "round {round}: {status:?}");
+        // One JSON log line per request, with method, path, status and duration.
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let lines: Vec<serde_json::Value> = stdout
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect();
+        let request = lines
+            .iter()
+            .find(|l| l["fields"]["path"] == "/register/api/v1/organizations/315000009")
+            .expect("a request log line");
+        assert_eq!(request["fields"]["method"], "GET");
+        assert_eq!(request["fields"]["status"], 200);
+        assert!(request["fields"]["duration_ms"].is_number());
+        assert!(lines.iter().any(|l| l["fields"]["message"] == "stopped"));
+    }
+}
+
+#[tokio::test]
+async fn dev_mode_is_off_without_demo_and_empty_admin_token_is_refused() {
+    let db = temp_db("plain");
+    let port = free_port();
+    let mut child = serve(&db, port, &[]);
+    wait_ready(port).await;
+    assert_eq!(party_count(port).await, 0, "no demo data without --demo");
+    let tools = reqwest::get(format!(
+        "http://127.0.0.1:{port}/testtools/api/GetEnterpriseToken?orgNo=991825827&scopes=x"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(tools.status(), 404);
+    assert!(terminate(&mut child).success());
+
+    let out = Command::new(BIN)
+        .args(["serve", "--admin-token", "  "])
+        .env("SYSTEMBRUKER_DATABASE_URL", temp_db("empty_token"))
+        .env("SYSTEMBRUKER_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must not be empty"));
+}
+
+#[test]
+fn import_parties_cli_is_all_or_nothing() {
+    let dir = std::env::temp_dir().join(format!("sb_import_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = temp_db("import");
+    let good = dir.join("good.csv");
+    std::fs::write(
+        &good,
+        "party_uuid,party_id,party_type,display_name,person_identifier,organization_identifier,unit_status,unit_type,mainunit_party_uuid\n\
+         ,,organization,CLI AS,,310202398,N,AS,\n",
+    )
+    .unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"[{"partyType":"organization","name":"Ok AS","organizationIdentifier":"315000009"},
+            {"partyType":"organization","name":"Bad AS","organizationIdentifier":"315000008"}]"#,
+    )
+    .unwrap();
+    let run = |file: &std::path::Path| {
+        Command::new(BIN)
+            .args(["import", "parties"])
+            .arg(file)
+            .args(["--database-url", &db])
+            .output()
+            .unwrap()
+    };
+    let ok = run(&good);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(report["created"], 1);
+    let refused = run(&bad);
+    assert!(!refused.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(report["rejected"][0]["row"], 2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing was imported"));
+}
