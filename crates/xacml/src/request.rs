@@ -135,6 +135,29 @@ impl Request {
             .flat_map(|a| a.values.iter())
     }
 
+    /// Split into individual, simple requests (multiple decision profile), in
+    /// order; a bad reference gives the message for a syntax-error result.
+    /// A context handler enriches each one on its own (its subject and party
+    /// may differ from the others') before [`Pdp::decide`](crate::Pdp::decide).
+    pub fn split(&self) -> Vec<Result<Request, String>> {
+        if self.is_simple() {
+            return vec![Ok(self.clone())];
+        }
+        self.individual_requests()
+            .into_iter()
+            .map(|selection| {
+                selection.map(|indexes| Request {
+                    categories: indexes
+                        .iter()
+                        .filter_map(|i| self.categories.get(*i).cloned())
+                        .collect(),
+                    multi_requests: Vec::new(),
+                    return_policy_id_list: self.return_policy_id_list,
+                })
+            })
+            .collect()
+    }
+
     /// Number of individual requests this request expands to.
     pub fn individual_count(&self) -> usize {
         self.individual_requests().len()
