@@ -8,5 +8,7 @@ pub mod catalogue;
 pub mod ids;
 pub mod party;
 pub mod resource;
+pub mod system;
+pub mod systemuser;
 
 pub use ids::{IdError, OrgNumber, PartyIdentifier, PersonNumber};

@@ -244,3 +244,43 @@ scope_rule!(
     /// Reading person data from the register: personal data, operators only.
     PersonRead => [ADMIN_SCOPE]
 );
+scope_rule!(
+    /// The PDP (`/authorization/api/v1/authorize`); operators may call it too.
+    AuthorizeScope => ["altinn:authorization/authorize", "altinn:authorization/authorize.admin", ADMIN_SCOPE]
+);
+scope_rule!(
+    /// A logged-in end user in the portal (the handler also checks `Caller.pid`).
+    EndUserScope => ["altinn:portal/enduser"]
+);
+scope_rule!(
+    /// Vendors writing to the system register (ownership is checked per system);
+    /// `systemregister.admin` and operators may act for any vendor.
+    SystemRegisterWrite => [
+        "altinn:authentication/systemregister.write",
+        "altinn:authentication/systemregister.admin",
+        ADMIN_SCOPE
+    ]
+);
+scope_rule!(
+    /// Vendors creating and deleting system-user requests and change requests.
+    SystemUserRequestWrite => ["altinn:authentication/systemuser.request.write"]
+);
+scope_rule!(
+    /// Vendors reading their system-user requests and change requests.
+    SystemUserRequestRead => ["altinn:authentication/systemuser.request.read"]
+);
+scope_rule!(
+    /// Maskinporten's system-user lookup (`systemuser/byExternalId`).
+    SystemUserLookup => ["altinn:maskinporten/systemuser.read", ADMIN_SCOPE]
+);
+scope_rule!(
+    /// Vendors reading their system users (`systemuser/vendor/*`). The reference asks
+    /// for `request.write` on `byquery` and `systemregister.write` on `bysystem`; any
+    /// of the vendor scopes is accepted on both (vendor ownership is checked).
+    VendorSystemUserRead => [
+        "altinn:authentication/systemuser.request.read",
+        "altinn:authentication/systemuser.request.write",
+        "altinn:authentication/systemregister.write",
+        "altinn:authentication/systemregister.admin"
+    ]
+);

@@ -5,7 +5,7 @@
 use systembruker_domain::party::{NewParty, NewPartyKind};
 use systembruker_domain::resource::ServiceResource;
 use systembruker_domain::{OrgNumber, PersonNumber};
-use systembruker_storage::{Store, StoreError};
+use systembruker_storage::{Store, StoreError, StoredPackageDelegation};
 use uuid::Uuid;
 
 use crate::register::import;
@@ -22,7 +22,7 @@ pub const BERNT: &str = "05828210051";
 pub const DEMO_RESOURCE: &str = "ske-krav-og-betalinger";
 
 const TEST_PARTIES_CSV: &str = include_str!("../data/test-parties.csv");
-const DEMO_POLICY: &str = include_str!("../data/ske-krav-og-betalinger.xml");
+pub(crate) const DEMO_POLICY: &str = include_str!("../data/ske-krav-og-betalinger.xml");
 
 /// (org number, name, unit type, fixed party id). SmartCloud's number is in the reference's
 /// test parties already (under another name): it keeps the ids from there and is renamed.
@@ -50,6 +50,12 @@ const ROLES: [(&str, &str, &str); 5] = [
     (BAKERIET, BERNT, "DAGL"),
     (BAKERIET, TALLMAKERNE, "REGN"),
 ];
+
+/// Business-to-business delegations: (giver, receiver, package code, given by).
+/// Pia, as daglig leder of Rør og Vann AS, gives Ola the tax package (the issue's
+/// `skattnaering` is the catalogue's `skatt-naering`).
+const DELEGATIONS: [(&str, &str, &str, &str); 1] =
+    [(ROR_OG_VANN, OLA, "skatt-naering", "demo (Pia Rørlegger)")];
 
 /// A stable uuid per demo party, so a fresh database gets the same ids every time.
 fn demo_uuid(identifier: &str) -> Uuid {
@@ -122,6 +128,27 @@ async fn party_uuid(store: &dyn Store, identifier: &str) -> Result<Uuid, anyhow:
         .ok_or_else(|| anyhow::anyhow!("demo party {identifier} is missing"))
 }
 
+/// The demo resource's Maskinporten scope.
+pub const DEMO_SCOPE: &str = "skatteetaten:kravogbetalinger";
+
+/// Registers the demo resource's scope with Skatteetaten as owner, as the resource
+/// registry does for resources created over HTTP, and gives SmartCloud AS access to it.
+async fn register_demo_scope(store: &dyn Store) -> Result<(), anyhow::Error> {
+    use systembruker_token::ports::RegisteredScope;
+    store
+        .register_scope(&RegisteredScope {
+            name: DEMO_SCOPE.to_string(),
+            owner_org: OrgNumber::parse(SKATTEETATEN)?,
+            description: Some("Krav og betalinger (Skatteetaten)".to_string()),
+            created_at: systembruker_storage::now_millis(),
+        })
+        .await?;
+    store
+        .grant_scope_access(DEMO_SCOPE, &OrgNumber::parse(SMARTCLOUD)?)
+        .await?;
+    Ok(())
+}
+
 /// Loads the demo data; a second call changes nothing.
 pub async fn load(store: &dyn Store) -> Result<(), anyhow::Error> {
     let parsed = import::parse_csv(TEST_PARTIES_CSV).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -146,12 +173,67 @@ pub async fn load(store: &dyn Store) -> Result<(), anyhow::Error> {
             )
             .await?;
     }
+    for (from, to, package, by) in DELEGATIONS {
+        let delegation = StoredPackageDelegation {
+            from: party_uuid(store, from).await?,
+            to: party_uuid(store, to).await?,
+            package_code: catalogue.package(package)?.code.clone(),
+            can_delegate: false,
+            created_at: systembruker_storage::now_millis(),
+            created_by: by.to_string(),
+        };
+        store.add_package_delegation(&delegation).await?;
+    }
     match store.create_resource(&demo_resource()?).await {
         Ok(_) | Err(StoreError::Conflict(_)) => {}
         Err(e) => return Err(e.into()),
     }
+    register_demo_scope(store).await?;
     if store.policy(DEMO_RESOURCE).await?.is_none() {
         store.put_policy(DEMO_RESOURCE, DEMO_POLICY).await?;
     }
+    register_demo_system(store).await?;
     Ok(())
+}
+
+/// SmartCloud AS's system in the system register.
+pub const DEMO_SYSTEM: &str = "991825827_smartregnskap";
+
+/// SmartRegnskap: the demo resource as a right, and two access packages. It is not
+/// visible in the portal's list: `regnskapsforer-med-signeringsrettighet` can only be
+/// delegated to agent (client) system users, and a visible system may not offer such a
+/// package (AUTH.VLD-00018). Vendor requests and the API's end-user creation work the
+/// same. It has no client id: the operator adds the one `systembruker client create`
+/// prints, with `PUT systemregister/vendor/991825827_smartregnskap` (see docs/systemusers.md).
+pub fn demo_system() -> Result<systembruker_domain::system::RegisteredSystem, anyhow::Error> {
+    Ok(serde_json::from_value(serde_json::json!({
+        "id": DEMO_SYSTEM,
+        "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{SMARTCLOUD}")},
+        "name": {"nb": "SmartRegnskap", "nn": "SmartRekneskap", "en": "SmartAccounting"},
+        "description": {
+            "nb": "Regnskapssystem fra SmartCloud AS.",
+            "nn": "Rekneskapssystem frå SmartCloud AS.",
+            "en": "Accounting system from SmartCloud AS."
+        },
+        "rights": [{"resource": [{"id": "urn:altinn:resource", "value": DEMO_RESOURCE}]}],
+        "accessPackages": [
+            {"urn": "urn:altinn:accesspackage:skatt-naering"},
+            {"urn": "urn:altinn:accesspackage:regnskapsforer-med-signeringsrettighet"}
+        ],
+        "clientId": [],
+        "isVisible": false,
+        "allowedRedirectUrls": ["https://smartcloud.example/receipt"]
+    }))?)
+}
+
+/// Registers the demo system unless a system with its id exists (deleted ones included).
+async fn register_demo_system(store: &dyn Store) -> Result<(), anyhow::Error> {
+    if store.system(DEMO_SYSTEM).await?.is_some() {
+        return Ok(());
+    }
+    let actor = systembruker_storage::Actor::named("demo");
+    match store.create_system(&demo_system()?, &actor).await {
+        Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -2,6 +2,8 @@
 //! thin over the domain rules and the storage ports.
 
 pub mod auth;
+pub mod authentication;
+mod connections;
 pub mod demo;
 mod extract;
 mod health;
@@ -9,6 +11,7 @@ mod maskinporten;
 mod meta;
 mod metrics;
 mod openapi;
+pub mod pdp;
 pub mod problem;
 mod register;
 pub use register::import;
@@ -23,7 +26,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use state::{AppState, Config};
+pub use state::{AppState, Config, DEFAULT_REQUEST_TIMEOUT_DAYS};
 
 /// Requests bodies above this size are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -32,8 +35,11 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
         .merge(register::routes())
+        .merge(authentication::routes())
         .merge(meta::routes())
         .merge(resources::routes())
+        .merge(pdp::routes())
+        .merge(connections::routes())
         .merge(maskinporten::routes())
         .merge(testtools::routes(state.config.dev))
         .split_for_parts();

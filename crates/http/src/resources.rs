@@ -10,6 +10,9 @@ use crate::AppState;
 use crate::auth::{ResourceWrite, Scoped};
 use crate::extract::{Body, Json};
 use crate::problem::{ApiError, ApiResult};
+use serde::Serialize;
+use systembruker_xacml::{Policy, SubjectMatch};
+use utoipa::ToSchema;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -17,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resource_list))
         .routes(routes!(get_resource, update_resource, delete_resource))
         .routes(routes!(get_policy, create_policy, replace_policy))
+        .routes(routes!(policy_rights))
 }
 
 /// Only the competent authority of a resource, or an operator, may change it.
@@ -53,6 +57,7 @@ async fn create_resource(
     resource.validate()?;
     check_owner(&caller, &resource)?;
     let stored = state.store.create_resource(&resource).await?;
+    crate::maskinporten::register_resource_scope(&state, &stored.resource).await?;
     Ok((StatusCode::CREATED, axum::Json(stored.resource)))
 }
 
@@ -98,9 +103,9 @@ async fn update_resource(
     // to, or takes it over from, another organisation.
     check_owner(&caller, &existing(&state, &id).await?)?;
     check_owner(&caller, &resource)?;
-    Ok(axum::Json(
-        state.store.update_resource(&resource).await?.resource,
-    ))
+    let updated = state.store.update_resource(&resource).await?.resource;
+    crate::maskinporten::register_resource_scope(&state, &updated).await?;
+    Ok(axum::Json(updated))
 }
 
 #[utoipa::path(delete, path = "/resourceregistry/api/v1/resource/{id}", tag = "resourceregistry",
@@ -134,53 +139,16 @@ async fn get_policy(
     ))
 }
 
-/// Checks that the text is well-formed XML whose root element is a `Policy` (any prefix).
-pub(crate) fn check_policy_xml(xml: &str) -> ApiResult<()> {
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut root: Option<String> = None;
-    let mut depth = 0usize;
-    loop {
-        let event = reader.read_event().map_err(|e| {
-            ApiError::invalid_field(
-                "STD-00020",
-                "/policy",
-                format!(
-                    "the policy is not well-formed XML (at byte {}): {e}",
-                    reader.buffer_position()
-                ),
-            )
-        })?;
-        match event {
-            quick_xml::events::Event::Start(start) => {
-                if depth == 0 && root.is_none() {
-                    root = Some(start.local_name().as_ref().to_string());
-                }
-                depth += 1;
-            }
-            quick_xml::events::Event::Empty(start) if depth == 0 && root.is_none() => {
-                root = Some(start.local_name().as_ref().to_string());
-            }
-            quick_xml::events::Event::End(_) => depth = depth.saturating_sub(1),
-            quick_xml::events::Event::Eof => break,
-            _ => {}
-        }
-    }
-    match root.as_deref() {
-        Some("Policy") if depth == 0 => Ok(()),
-        Some("Policy") => Err(ApiError::invalid_field(
+/// Parses and compiles the policy with the XACML engine, so only policies the PDP can
+/// evaluate are stored. The engine's messages say where (element and line) and what to do.
+pub(crate) fn check_policy_xml(xml: &str) -> ApiResult<Policy> {
+    Policy::from_xml(xml).map_err(|e| {
+        ApiError::invalid_field(
             "STD-00020",
             "/policy",
-            "the policy XML ends before its elements are closed",
-        )),
-        other => Err(ApiError::invalid_field(
-            "STD-00020",
-            "/policy",
-            format!(
-                "the root element must be a XACML <Policy>, found {:?}",
-                other.unwrap_or("nothing")
-            ),
-        )),
-    }
+            format!("the policy was refused: {e}"),
+        )
+    })
 }
 
 /// Reads the policy from the body: raw XML, or a multipart form field `policyFile` as the
@@ -249,18 +217,110 @@ async fn replace_policy(
     Ok(StatusCode::OK)
 }
 
+/// An `attribute id = value` pair, as the reference's rights listing names them.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct AttributeMatch {
+    #[serde(rename = "type")]
+    pub attribute_id: String,
+    pub value: String,
+}
+
+impl From<&SubjectMatch> for AttributeMatch {
+    fn from(m: &SubjectMatch) -> Self {
+        Self {
+            attribute_id: m.attribute_id.clone(),
+            value: m.value.clone(),
+        }
+    }
+}
+
+/// One right the policy grants: an action on a resource, and who is granted it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRight {
+    /// `<resource values joined by ','>:<action>`, e.g. `ske-krav-og-betalinger:read`.
+    pub right_key: String,
+    pub action: String,
+    pub resource: Vec<AttributeMatch>,
+    /// Every subject match of the rule (role codes, packages, other attributes).
+    pub subjects: Vec<AttributeMatch>,
+    /// The `urn:altinn:rolecode` subjects, upper case.
+    pub role_codes: Vec<String>,
+    /// The `urn:altinn:accesspackage` subjects (bare codes).
+    pub access_packages: Vec<String>,
+}
+
+impl PolicyRight {
+    pub(crate) fn new(right: &systembruker_xacml::Right) -> Self {
+        let values = |id: &str| -> Vec<String> {
+            right
+                .subjects
+                .iter()
+                .filter(|s| s.attribute_id.eq_ignore_ascii_case(id))
+                .map(|s| s.value.clone())
+                .collect()
+        };
+        let resource_key: Vec<&str> = right.resource.iter().map(|m| m.value.as_str()).collect();
+        Self {
+            right_key: format!("{}:{}", resource_key.join(","), right.action),
+            action: right.action.clone(),
+            resource: right.resource.iter().map(AttributeMatch::from).collect(),
+            subjects: right.subjects.iter().map(AttributeMatch::from).collect(),
+            role_codes: values("urn:altinn:rolecode")
+                .into_iter()
+                .map(|c| c.to_uppercase())
+                .collect(),
+            access_packages: values("urn:altinn:accesspackage"),
+        }
+    }
+}
+
+/// The rights of a resource's stored policy, or 404.
+pub(crate) async fn rights_of(state: &AppState, id: &str) -> ApiResult<Vec<PolicyRight>> {
+    let stored = state
+        .store
+        .policy(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("resource {id:?} has no policy")))?;
+    let policy = Policy::from_xml(&stored.xml).map_err(|e| {
+        ApiError::internal(format!("the stored policy of {id} no longer loads: {e}"))
+    })?;
+    Ok(policy.rights().iter().map(PolicyRight::new).collect())
+}
+
+#[utoipa::path(get, path = "/resourceregistry/api/v1/resource/{id}/policy/rights", tag = "resourceregistry",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<PolicyRight>), (status = 404, body = crate::problem::ProblemBody)))]
+async fn policy_rights(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Vec<PolicyRight>>> {
+    Ok(axum::Json(rights_of(&state, &id).await?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn refusal(xml: &str) -> String {
+        match check_policy_xml(xml) {
+            Ok(_) => panic!("accepted: {xml}"),
+            Err(e) => e.errors[0].title.clone(),
+        }
+    }
+
     #[test]
-    fn policy_root_is_checked() {
-        assert!(check_policy_xml("<xacml:Policy xmlns:xacml='x'><a/></xacml:Policy>").is_ok());
-        assert!(check_policy_xml("<Policy/>").is_ok());
-        assert!(check_policy_xml("<PolicySet/>").is_err());
-        assert!(check_policy_xml("<Policy><a></Policy>").is_err());
-        assert!(check_policy_xml("not xml at all").is_err());
-        assert!(check_policy_xml("").is_err());
+    fn policy_is_validated_by_the_engine() {
+        assert!(check_policy_xml(crate::demo::DEMO_POLICY).is_ok());
+        assert!(refusal("<Policy><a></Policy>").contains("line 1"));
+        assert!(refusal("not xml at all").contains("not well-formed"));
+        assert!(refusal("").contains("not well-formed") || refusal("").contains("root"));
+        assert!(refusal("<Other/>").contains("root element"));
+        let no_rules = "<Policy PolicyId=\"p\" RuleCombiningAlgId=\"urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides\"/>";
+        assert!(refusal(no_rules).contains("rule"), "{}", refusal(no_rules));
+        assert!(
+            refusal("<Policy PolicyId=\"p\">\n<Rule/></Policy>").contains("RuleCombiningAlgId")
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@ use systembruker_domain::catalogue::Catalogue;
 use systembruker_storage::Store;
 
 use crate::auth::Authenticator;
+use crate::maskinporten::{PlatformTokens, TokenMetrics};
 use crate::metrics::Metrics;
+use crate::pdp::{CacheLimits, ContextHandler};
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -13,9 +15,28 @@ pub struct Config {
     pub public_url: String,
     /// Development mode: test tools and test login are available.
     pub dev: bool,
+    /// A system-user request not answered within this many days becomes `Timedout`.
+    pub request_timeout_days: u32,
 }
 
+/// The reference's request lifetime: 180 days.
+pub const DEFAULT_REQUEST_TIMEOUT_DAYS: u32 = 180;
+
 impl Config {
+    /// Settings with the defaults for everything but the URL and dev mode.
+    pub fn new(public_url: impl Into<String>, dev: bool) -> Self {
+        Self {
+            public_url: public_url.into(),
+            dev,
+            request_timeout_days: DEFAULT_REQUEST_TIMEOUT_DAYS,
+        }
+    }
+
+    /// Requests created before this moment (unix milliseconds) have timed out.
+    pub fn request_cutoff_millis(&self, now_millis: i64) -> i64 {
+        now_millis - i64::from(self.request_timeout_days) * 24 * 3600 * 1000
+    }
+
     /// The Maskinporten-compatible issuer: `{public-url}/maskinporten/`.
     pub fn issuer(&self) -> String {
         format!("{}/maskinporten/", self.public_url.trim_end_matches('/'))
@@ -30,16 +51,57 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
+    /// The PDP's context handler, with its compiled-policy and PIP caches.
+    pub pdp: Arc<ContextHandler>,
+    /// The Maskinporten-compatible token service (also verifies tokens for every API).
+    pub tokens: Arc<systembruker_token::TokenService>,
+    /// Token requests answered, by outcome (`systembruker_maskinporten_token_requests`).
+    pub token_metrics: TokenMetrics,
 }
 
 impl AppState {
+    /// State with a token service whose signing keys are stored unencrypted.
     pub fn new(store: Arc<dyn Store>, config: Config, auth: Authenticator) -> Self {
+        let tokens = crate::maskinporten::default_token_service(&store, &config);
+        Self::with_token_service(store, config, auth, tokens)
+    }
+
+    /// State with the caller's token service (e.g. with key encryption). Its verifier is
+    /// added to `auth`, so every `Scoped<…>` extractor accepts the platform's tokens.
+    pub fn with_token_service(
+        store: Arc<dyn Store>,
+        config: Config,
+        mut auth: Authenticator,
+        tokens: Arc<systembruker_token::TokenService>,
+    ) -> Self {
+        auth.add(Arc::new(PlatformTokens(tokens.clone())));
+        let token_metrics = TokenMetrics::default();
+        let catalogue = Catalogue::builtin();
+        let metrics = Arc::new(Metrics::default());
+        let pdp = Arc::new(ContextHandler::new(
+            store.clone(),
+            catalogue,
+            CacheLimits::default(),
+        ));
+        metrics.register(
+            "authorization_decisions",
+            "PDP decisions, by result",
+            pdp.decision_counter(),
+        );
+        metrics.register(
+            "maskinporten_token_requests",
+            "Token requests answered by the token endpoint, by outcome (issued or MP code)",
+            token_metrics.0.clone(),
+        );
         Self {
             store,
-            catalogue: Catalogue::builtin(),
+            catalogue,
             config: Arc::new(config),
             auth: Arc::new(auth),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
+            pdp,
+            tokens,
+            token_metrics,
         }
     }
 }

@@ -47,14 +47,7 @@ impl TestServer {
         if let Some(token) = StaticAdminToken::new(ADMIN_TOKEN) {
             auth.add(Arc::new(token));
         }
-        let state = AppState::new(
-            Arc::new(store.clone()),
-            Config {
-                public_url: url.clone(),
-                dev,
-            },
-            auth,
-        );
+        let state = AppState::new(Arc::new(store.clone()), Config::new(url.clone(), dev), auth);
         let app = crate::app(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(crate::serve(listener, app, async move {
@@ -93,6 +86,11 @@ impl TestServer {
             &[("orgNo", org), ("scopes", scopes)],
         )
         .await
+    }
+
+    /// An operator token with `systembruker:admin` (`GET /testtools/api/GetAdminToken`).
+    pub async fn admin_token(&self) -> anyhow::Result<String> {
+        self.test_token("/testtools/api/GetAdminToken", &[]).await
     }
 
     /// An end-user token for person `pid` (`GET /testtools/api/GetPersonalToken`).

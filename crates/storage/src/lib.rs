@@ -11,21 +11,63 @@ macro_rules! trusted_sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+mod delegations;
 mod error;
+mod history;
+mod maskinporten;
+mod pip;
 mod register;
 mod resources;
 mod sql;
+mod systems;
+mod systemusers;
 pub mod testing;
 
+pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
 pub use error::{StoreError, StoreResult};
+pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
+pub use pip::{AuthzVersions, PipStore, SubjectFacts};
 pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
 pub use resources::{ResourceStore, StoredPolicy, StoredResource};
 pub use sql::{Backend, SqlStore};
+pub use systembruker_token::ports::TokenStore;
+pub use systems::{StoredSystem, SystemChange, SystemChangeType, SystemRegisterStore};
+pub use systemusers::{
+    Approval, GrantChanges, Grants, NewSystemUser, RequestCreation, ResourceGrant,
+    StoredChangeRequest, StoredRequest, StoredSystemUser, SystemUserKey, SystemUserStore,
+};
 
 /// Everything the platform stores, as one object the HTTP layer can hold.
-pub trait Store: RegisterStore + ResourceStore + HealthCheck + Send + Sync {}
+pub trait Store:
+    RegisterStore
+    + ResourceStore
+    + DelegationStore
+    + PipStore
+    + TokenStore
+    + SystemRegisterStore
+    + SystemUserStore
+    + HistoryStore
+    + HealthCheck
+    + Send
+    + Sync
+{
+}
 
-impl<T: RegisterStore + ResourceStore + HealthCheck + Send + Sync> Store for T {}
+impl<
+    T: RegisterStore
+        + ResourceStore
+        + DelegationStore
+        + PipStore
+        + TokenStore
+        + SystemRegisterStore
+        + SystemUserStore
+        + HistoryStore
+        + HealthCheck
+        + Send
+        + Sync,
+> Store for T
+{
+}
 
 /// Whether the database answers (for `/health/ready`).
 #[async_trait::async_trait]

@@ -57,9 +57,16 @@ pub struct ServeArgs {
         default_value = "text"
     )]
     pub log_format: LogFormat,
+    /// Days a system-user request may wait for an answer before it becomes Timedout.
+    #[arg(long, env = "SYSTEMBRUKER_REQUEST_TIMEOUT_DAYS", default_value_t = systembruker_http::DEFAULT_REQUEST_TIMEOUT_DAYS)]
+    pub request_timeout_days: u32,
     /// A static operator token accepted with scope systembruker:admin (never empty).
     #[arg(long, env = "SYSTEMBRUKER_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
+    /// 32 bytes in base64 that seal the token service's private keys in the database
+    /// (`openssl rand -base64 32`); without it they are stored unencrypted.
+    #[arg(long, env = "SYSTEMBRUKER_KEY_ENCRYPTION_KEY", hide_env_values = true)]
+    pub key_encryption_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +77,20 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         what: ImportCommand,
+    },
+    /// Make an RSA-2048 key pair for a Maskinporten client: private PEM and public JWK.
+    Keygen(crate::tokens::KeygenArgs),
+    /// Maskinporten clients (through the operator API).
+    Client {
+        #[command(subcommand)]
+        what: ClientCommand,
+    },
+    /// Get an access token from a running platform, as a vendor's client would.
+    Token(crate::tokens::TokenArgs),
+    /// The token service's signing keys.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
     },
 }
 
@@ -83,11 +104,31 @@ pub enum ImportCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create a client (POST /admin/api/v1/maskinporten/clients); prints it as JSON.
+    Create(crate::tokens::ClientCreateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key that becomes the active one.
+    Rotate(crate::tokens::KeysArgs),
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Import {
             what: ImportCommand::Parties { file, database },
         } => serve::import_parties(&file, &database.database_url).await,
+        Command::Keygen(args) => crate::tokens::keygen(&args),
+        Command::Client {
+            what: ClientCommand::Create(args),
+        } => crate::tokens::client_create(&args).await,
+        Command::Token(args) => crate::tokens::token(&args).await,
+        Command::Keys {
+            what: KeysCommand::Rotate(args),
+        } => crate::tokens::rotate(&args).await,
     }
 }

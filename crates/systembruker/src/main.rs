@@ -2,6 +2,7 @@
 
 mod cli;
 mod serve;
+mod tokens;
 
 use clap::Parser;
 

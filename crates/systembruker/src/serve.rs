@@ -7,6 +7,7 @@ use anyhow::Context;
 use systembruker_http::auth::{Authenticator, StaticAdminToken};
 use systembruker_http::{AppState, Config};
 use systembruker_storage::SqlStore;
+use systembruker_token::{TokenService, TokenSettings};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{LogFormat, ServeArgs};
@@ -51,13 +52,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(None) => anyhow::bail!("--admin-token must not be empty"),
         None => {}
     }
-    let state = AppState::new(
+    let tokens = Arc::new(TokenService::new(
+        Arc::new(store.clone()),
+        TokenSettings {
+            issuer: format!("{public_url}/maskinporten/"),
+            key_encryption: crate::tokens::key_encryption(args.key_encryption_key.as_deref())?,
+        },
+    ));
+    // Creates the first signing key, and fails early on a wrong key-encryption key.
+    let kid = tokens
+        .ensure_signing_key()
+        .await
+        .context("loading the token service's signing keys")?;
+    tracing::info!(%kid, sealed = args.key_encryption_key.is_some(), "token signing key ready");
+    let state = AppState::with_token_service(
         Arc::new(store.clone()),
         Config {
             public_url: public_url.clone(),
             dev,
+            request_timeout_days: args.request_timeout_days,
         },
         auth,
+        tokens,
     );
     let app = systembruker_http::app(state);
     tracing::info!(%local, %public_url, dev, "systembruker listening");
