@@ -104,3 +104,26 @@ pub async fn postgres_store() -> StoreResult<Option<SqlStore>> {
         None => Ok(None),
     }
 }
+
+/// Generates `sqlite::<case>` and `postgres::<case>` tests; each case is an async fn
+/// taking a migrated [`SqlStore`] on a fresh database.
+#[macro_export]
+macro_rules! storage_tests {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = $crate::testing::sqlite_store().await.expect("sqlite store opens");
+                super::$case(store).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                if let Some(store) = $crate::testing::postgres_store().await.expect("postgres store opens") {
+                    super::$case(store).await;
+                }
+            })*
+        }
+    };
+}

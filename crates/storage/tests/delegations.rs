@@ -4,31 +4,13 @@
 use systembruker_domain::catalogue::{Catalogue, RoleFacts, can_delegate, packages_held};
 use systembruker_domain::party::{NewParty, NewPartyKind};
 use systembruker_domain::{OrgNumber, PersonNumber};
-use systembruker_storage::testing::{postgres_store, sqlite_store};
 use systembruker_storage::{
     DelegationFilter, DelegationStore, PipStore, RegisterStore, ResourceRight, ResourceStore,
     SqlStore, StoredPackageDelegation,
 };
 use uuid::Uuid;
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(super::sqlite_store().await.unwrap()).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                if let Some(store) = super::postgres_store().await.unwrap() {
-                    super::$case(store).await;
-                }
-            })*
-        }
-    };
-}
-
-on_both_backends!(
+systembruker_storage::storage_tests!(
     package_delegations_round_trip_with_history,
     resource_rights_round_trip,
     pip_prefetches_key_role_and_main_unit_facts,

@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 use systembruker_domain::OrgNumber;
-use systembruker_storage::testing::{postgres_store, sqlite_store};
 use systembruker_storage::{SqlStore, testing};
 use systembruker_token::PortError;
 use systembruker_token::jwk::RsaJwk;
@@ -12,24 +11,7 @@ use systembruker_token::ports::{
 };
 use uuid::Uuid;
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(super::sqlite_store().await.unwrap()).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                if let Some(store) = super::postgres_store().await.unwrap() {
-                    super::$case(store).await;
-                }
-            })*
-        }
-    };
-}
-
-on_both_backends!(
+systembruker_storage::storage_tests!(
     clients_and_keys_round_trip,
     kid_is_unique_across_clients,
     scopes_and_access_lists,

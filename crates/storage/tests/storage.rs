@@ -4,29 +4,10 @@
 use systembruker_domain::party::{NewParty, NewPartyKind, PartyKind};
 use systembruker_domain::resource::ServiceResource;
 use systembruker_domain::{OrgNumber, PersonNumber};
-use systembruker_storage::testing::{postgres_store, sqlite_store};
 use systembruker_storage::{RegisterStore, ResourceStore, SqlStore, StoreError};
 use uuid::Uuid;
 
-/// Generates `sqlite::<case>` and `postgres::<case>` tests for each async case function.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(super::sqlite_store().await.unwrap()).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                if let Some(store) = super::postgres_store().await.unwrap() {
-                    super::$case(store).await;
-                }
-            })*
-        }
-    };
-}
-
-on_both_backends!(
+systembruker_storage::storage_tests!(
     import_creates_then_updates,
     import_is_all_or_nothing,
     sub_unit_may_precede_main_unit,

@@ -7,7 +7,6 @@ use systembruker_domain::OrgNumber;
 use systembruker_domain::party::{NewParty, NewPartyKind};
 use systembruker_domain::system::{AccessPackageRef, RegisteredSystem, Right};
 use systembruker_domain::systemuser::{RequestStatus, SystemUserType};
-use systembruker_storage::testing::{postgres_store, sqlite_store};
 use systembruker_storage::{
     Actor, Approval, GrantChanges, Grants, HistoryFilter, HistoryStore, NewSystemUser, PipStore,
     RegisterStore, RequestCreation, ResourceGrant, SqlStore, StoreError, StoredChangeRequest,
@@ -15,24 +14,7 @@ use systembruker_storage::{
 };
 use uuid::Uuid;
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(super::sqlite_store().await.unwrap()).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                if let Some(store) = super::postgres_store().await.unwrap() {
-                    super::$case(store).await;
-                }
-            })*
-        }
-    };
-}
-
-on_both_backends!(
+systembruker_storage::storage_tests!(
     systems_keep_ids_and_client_ids_unique,
     deleting_a_system_frees_clients_and_denies_requests,
     reposting_a_request_returns_the_live_one,
