@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use sqlx::Row;
-use systembruker_domain::catalogue::{OrgFacts, PackageDelegation, PartyKey, RoleFact, RoleFacts};
+use systembruker_domain::catalogue::{
+    InMemoryFacts, OrgFacts, PackageDelegation, PartyKey, RoleFact, RoleFacts,
+};
 use uuid::Uuid;
 
 use crate::delegations::{ResourceRight, resource_right_from_row};
@@ -32,9 +34,8 @@ pub struct SubjectFacts {
     pub party: Uuid,
     /// The party's hovedenhet, when it is a sub-unit.
     pub main_unit: Option<Uuid>,
-    pub orgs: HashMap<Uuid, OrgFacts>,
-    pub roles: Vec<RoleFact>,
-    pub delegations: Vec<PackageDelegation>,
+    /// Roles, organisations and package delegations, as the catalogue rules read them.
+    pub facts: InMemoryFacts,
     /// Rights the party (or its main unit) gave the subject directly.
     pub rights: Vec<ResourceRight>,
 }
@@ -42,7 +43,7 @@ pub struct SubjectFacts {
 impl SubjectFacts {
     /// The roles the subject holds directly in the party or its main unit.
     pub fn direct_roles(&self) -> impl Iterator<Item = &RoleFact> {
-        self.roles.iter().filter(move |fact| {
+        self.facts.roles().iter().filter(move |fact| {
             fact.to == self.subject
                 && (fact.from == self.party || Some(fact.from) == self.main_unit)
         })
@@ -58,23 +59,15 @@ impl SubjectFacts {
 
 impl RoleFacts for SubjectFacts {
     fn roles_held_by(&self, holder: PartyKey) -> Vec<RoleFact> {
-        self.roles
-            .iter()
-            .filter(|fact| fact.to == holder)
-            .cloned()
-            .collect()
+        self.facts.roles_held_by(holder)
     }
 
     fn org(&self, key: PartyKey) -> Option<OrgFacts> {
-        self.orgs.get(&key).cloned()
+        self.facts.org(key)
     }
 
     fn delegated_packages(&self, from: PartyKey, to: PartyKey) -> Vec<PackageDelegation> {
-        self.delegations
-            .iter()
-            .filter(|d| d.from == from && d.to == to)
-            .cloned()
-            .collect()
+        self.facts.delegated_packages(from, to)
     }
 }
 
@@ -223,9 +216,7 @@ impl PipStore for SqlStore {
             subject,
             party,
             main_unit,
-            orgs,
-            roles,
-            delegations,
+            facts: InMemoryFacts::new(roles, orgs, delegations),
             rights,
         })
     }

@@ -782,31 +782,8 @@ impl SystemUserStore for SqlStore {
     }
 
     async fn delete_request(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
-        let deleted = sqlx::query(
-            "UPDATE systemuser_requests SET is_deleted = TRUE, updated_at = $1, changed_by = $2 \
-             WHERE id = $3 AND NOT is_deleted",
-        )
-        .bind(now_millis())
-        .bind(&actor.name)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if deleted {
-            record(
-                &mut tx,
-                actor,
-                ("request", &id.to_string()),
-                "delete",
-                None,
-                None,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
+        self.soft_delete("systemuser_requests", "request", id, actor)
+            .await
     }
 
     async fn escalate_request(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
@@ -1153,31 +1130,8 @@ impl SystemUserStore for SqlStore {
     }
 
     async fn delete_change_request(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
-        let deleted = sqlx::query(
-            "UPDATE change_requests SET is_deleted = TRUE, updated_at = $1, changed_by = $2 \
-             WHERE id = $3 AND NOT is_deleted",
-        )
-        .bind(now_millis())
-        .bind(&actor.name)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if deleted {
-            record(
-                &mut tx,
-                actor,
-                ("change_request", &id.to_string()),
-                "delete",
-                None,
-                None,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
+        self.soft_delete("change_requests", "change_request", id, actor)
+            .await
     }
 
     async fn close_change_request(
@@ -1280,4 +1234,42 @@ async fn set_change_status(
         .await?;
     }
     Ok(changed)
+}
+
+impl SqlStore {
+    /// Marks a row of `table` deleted (once) and records it in the history, in one
+    /// transaction. `table` and `entity` are constants of this module, never input.
+    async fn soft_delete(
+        &self,
+        table: &'static str,
+        entity: &'static str,
+        id: Uuid,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await?;
+        let deleted = sqlx::query(trusted_sql!(
+            "UPDATE {table} SET is_deleted = TRUE, updated_at = $1, changed_by = $2 \
+             WHERE id = $3 AND NOT is_deleted"
+        ))
+        .bind(now_millis())
+        .bind(&actor.name)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if deleted {
+            record(
+                &mut tx,
+                actor,
+                (entity, &id.to_string()),
+                "delete",
+                None,
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
 }

@@ -92,7 +92,7 @@ pub trait RoleFacts {
 }
 
 /// Plain in-memory facts, for tests and for callers that fetched the rows already.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InMemoryFacts {
     roles: Vec<RoleFact>,
     orgs: HashMap<PartyKey, OrgFacts>,
@@ -151,6 +151,13 @@ impl InMemoryFacts {
             can_delegate,
         });
         self
+    }
+}
+
+impl InMemoryFacts {
+    /// Every role fact held, for callers that filter them their own way.
+    pub fn roles(&self) -> &[RoleFact] {
+        &self.roles
     }
 }
 
