@@ -261,7 +261,12 @@ async fn pip_prefetches_key_role_and_main_unit_facts(store: SqlStore) {
         "a delegation without canDelegate is not passed on"
     );
     // Prefetch is scoped: Tina's facts for the main unit carry no roles given elsewhere.
-    assert!(tina.roles.iter().all(|r| r.to == TINA || r.from == MAIN));
+    assert!(
+        tina.facts
+            .roles()
+            .iter()
+            .all(|r| r.to == TINA || r.from == MAIN)
+    );
 }
 
 async fn every_change_bumps_the_counters(store: SqlStore) {

@@ -312,9 +312,9 @@ async fn concurrent_approvals_make_one_system_user(store: SqlStore) {
     // The PIP sees the grants for the owner, and nothing for another party.
     let facts = store.subject_facts(req.id, owner).await.unwrap();
     assert!(facts.has_right("ske-krav-og-betalinger", "read"));
-    assert_eq!(facts.delegations.len(), 1);
+    assert_eq!(facts.facts.delegations().len(), 1);
     let elsewhere = store.subject_facts(req.id, Uuid::new_v4()).await.unwrap();
-    assert!(elsewhere.rights.is_empty() && elsewhere.delegations.is_empty());
+    assert!(elsewhere.rights.is_empty() && elsewhere.facts.delegations().is_empty());
 }
 
 async fn concurrent_creates_of_one_key_make_one_system_user(store: SqlStore) {
@@ -393,7 +393,7 @@ async fn deleting_a_system_user_revokes_and_frees_the_key(store: SqlStore) {
         Grants::default()
     );
     let facts = store.subject_facts(user.id, owner).await.unwrap();
-    assert!(facts.rights.is_empty() && facts.delegations.is_empty());
+    assert!(facts.rights.is_empty() && facts.facts.delegations().is_empty());
     assert_eq!(
         store
             .system_user_for_client("client-1", VENDOR, OWNER, OWNER)

@@ -159,6 +159,11 @@ impl InMemoryFacts {
     pub fn roles(&self) -> &[RoleFact] {
         &self.roles
     }
+
+    /// Every package delegation held.
+    pub fn delegations(&self) -> &[PackageDelegation] {
+        &self.delegations
+    }
 }
 
 impl RoleFacts for InMemoryFacts {
