@@ -6,6 +6,7 @@ set -euo pipefail
 B="${1:-http://127.0.0.1:8080}"
 A="$B/authentication/api/v1"
 ADMIN="${ADMIN:?set ADMIN to the --admin-token of the server}"
+# May be several words, e.g. "cargo run -q -p systembruker --".
 SB="${SYSTEMBRUKER:-systembruker}"
 WORK="$(mktemp -d)"
 SYSTEM="991825827_smartcloud$(date +%s)"
@@ -13,8 +14,8 @@ step() { printf '\n== %s\n' "$*"; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 step "0. SmartCloud makes a key pair; the operator registers its Maskinporten client"
-"$SB" keygen --kid "smartcloud-$$" --out "$WORK"
-CLIENT=$("$SB" client create --url "$B" --admin-token "$ADMIN" --name SmartCloud \
+$SB keygen --kid "smartcloud-$$" --out "$WORK"
+CLIENT=$($SB client create --url "$B" --admin-token "$ADMIN" --name SmartCloud \
     --consumer-org 991825827 --scope skatteetaten:kravogbetalinger \
     --jwk "$WORK/smartcloud-$$.jwk.json" | json "['client_id']")
 echo "client_id $CLIENT"
@@ -47,7 +48,7 @@ curl -sf -H "Authorization: Bearer $PIA" "$A/systemuser/request/70000003/3150000
 curl -sf -XPOST -H "Authorization: Bearer $PIA" "$A/systemuser/request/70000003/$REQ/approve"; echo " (approved)"
 
 step "5. SmartCloud's client gets a system-user token (JWT-bearer grant signed with its key)"
-TOKEN=$("$SB" token --url "$B" --client-id "$CLIENT" --key "$WORK/smartcloud-$$.pem" \
+TOKEN=$($SB token --url "$B" --client-id "$CLIENT" --key "$WORK/smartcloud-$$.pem" \
     --scope skatteetaten:kravogbetalinger --systemuser-org 315000009)
 echo "$TOKEN" | cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null | json "['authorization_details'][0]['systemuser_id']" || true
 
@@ -65,7 +66,7 @@ echo "Bakeriet Brød AS: $(decide 315200008)"
 
 step "7. Pia deletes the system user"
 curl -sf -XDELETE -H "Authorization: Bearer $PIA" "$A/systemuser/70000003/$REQ"; echo " (deleted)"
-"$SB" token --url "$B" --client-id "$CLIENT" --key "$WORK/smartcloud-$$.pem" \
+$SB token --url "$B" --client-id "$CLIENT" --key "$WORK/smartcloud-$$.pem" \
     --scope skatteetaten:kravogbetalinger --systemuser-org 315000009 2>&1 | head -1 || true
 echo "Rør og Vann AS:   $(decide 315000009)"
 rm -rf "$WORK"
