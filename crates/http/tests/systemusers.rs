@@ -19,6 +19,7 @@ systembruker_http::server_tests!(
     end_user_creation_and_lookups,
     change_requests_are_checked_and_applied_once,
     history_is_exposed_to_operators,
+    access_manager_without_the_rights_fails_the_delegation_check,
 );
 
 const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
@@ -1013,4 +1014,134 @@ async fn history_is_exposed_to_operators(server: TestServer) {
         api.get("/admin/api/v1/history").await.0,
         StatusCode::FORBIDDEN
     );
+}
+
+/// A policy that permits `read` of `resource` to holders of the role DAGL only.
+fn dagl_only_policy(resource: &str) -> String {
+    format!(
+        r#"<xacml:Policy xmlns:xacml="urn:oasis:names:tc:xacml:3.0:core:schema:wd-17" PolicyId="urn:test:{resource}" Version="1"
+  RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides"><xacml:Target/>
+  <xacml:Rule RuleId="r1" Effect="Permit"><xacml:Target>
+    <xacml:AnyOf><xacml:AllOf><xacml:Match MatchId="urn:oasis:names:tc:xacml:3.0:function:string-equal-ignore-case">
+      <xacml:AttributeValue DataType="http://www.w3.org/2001/XMLSchema#string">DAGL</xacml:AttributeValue>
+      <xacml:AttributeDesignator AttributeId="urn:altinn:rolecode" Category="urn:oasis:names:tc:xacml:1.0:subject-category:access-subject" DataType="http://www.w3.org/2001/XMLSchema#string" MustBePresent="false"/>
+    </xacml:Match></xacml:AllOf></xacml:AnyOf>
+    <xacml:AnyOf><xacml:AllOf><xacml:Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal">
+      <xacml:AttributeValue DataType="http://www.w3.org/2001/XMLSchema#string">{resource}</xacml:AttributeValue>
+      <xacml:AttributeDesignator AttributeId="urn:altinn:resource" Category="urn:oasis:names:tc:xacml:3.0:attribute-category:resource" DataType="http://www.w3.org/2001/XMLSchema#string" MustBePresent="false"/>
+    </xacml:Match></xacml:AllOf></xacml:AnyOf>
+    <xacml:AnyOf><xacml:AllOf><xacml:Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal">
+      <xacml:AttributeValue DataType="http://www.w3.org/2001/XMLSchema#string">read</xacml:AttributeValue>
+      <xacml:AttributeDesignator AttributeId="urn:oasis:names:tc:xacml:1.0:action:action-id" Category="urn:oasis:names:tc:xacml:3.0:attribute-category:action" DataType="http://www.w3.org/2001/XMLSchema#string" MustBePresent="false"/>
+    </xacml:Match></xacml:AllOf></xacml:AnyOf>
+  </xacml:Target></xacml:Rule></xacml:Policy>"#
+    )
+}
+
+/// Creates a resource owned by Skatteetaten whose policy permits DAGL only.
+async fn create_dagl_only_resource(server: &TestServer, id: &str) {
+    let client = Client::new();
+    let resource = json!({
+        "identifier": id,
+        "title": {"nb": "Rolle", "nn": "Rolle", "en": "Role"},
+        "description": {"nb": "a", "nn": "b", "en": "c"},
+        "rightDescription": {"nb": "a", "nn": "b", "en": "c"},
+        "resourceType": "GenericAccessResource",
+        "hasCompetentAuthority": {"organization": SKATTEETATEN}
+    });
+    let r = client
+        .post(server.at("/resourceregistry/api/v1/resource"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&resource)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = client
+        .post(server.at(&format!("/resourceregistry/api/v1/resource/{id}/policy")))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(dagl_only_policy(id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+}
+
+async fn access_manager_without_the_rights_fails_the_delegation_check(server: TestServer) {
+    // Pia makes Ola access manager of Rør og Vann. He holds skatt-naering (demo
+    // delegation, not re-delegable) but not the role DAGL.
+    let pia = person(&server, PIA).await;
+    let (status, body) = pia
+        .send(
+            Method::POST,
+            &format!(
+                "/accessmanagement/api/v1/enduser/connections/accesspackages?party={ROR_OG_VANN}&to={OLA}&package=tilgangsstyrer"
+            ),
+            None,
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let ola = person(&server, OLA).await;
+    let role_resource = "ske-rolle-test";
+    create_dagl_only_resource(&server, role_resource).await;
+    let api = vendor(&server, SMARTCLOUD).await;
+    let mut system = system_body(SYSTEM, SMARTCLOUD);
+    system["rights"] = json!([right(DEMO_RESOURCE), right(role_resource)]);
+    register(&api, system).await;
+
+    let ask = |external_ref: &str, body: Value| {
+        let mut body = body;
+        body["systemId"] = json!(SYSTEM);
+        body["partyOrgNo"] = json!(ROR_OG_VANN);
+        body["externalRef"] = json!(external_ref);
+        request(&api, body)
+    };
+    let (_, by_package) = ask("dc-right", json!({"rights": [right(DEMO_RESOURCE)]})).await;
+    let (_, by_role) = ask("dc-role", json!({"rights": [right(role_resource)]})).await;
+    let (_, package) = ask(
+        "dc-package",
+        json!({"accessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}]}),
+    )
+    .await;
+    for (req, code, named) in [
+        (&by_package, "AUTH-00068", DEMO_RESOURCE),
+        (&by_role, "AUTH-00016", role_resource),
+        (
+            &package,
+            "AUTH-00053",
+            "urn:altinn:accesspackage:skatt-naering",
+        ),
+    ] {
+        let id = req["id"].as_str().unwrap();
+        let (status, body) = ola
+            .post(
+                &format!("systemuser/request/{ROR}/{id}/approve"),
+                json!(null),
+            )
+            .await;
+        assert!(status.is_client_error(), "{status} {body}");
+        assert_eq!(body["code"], code, "{body}");
+        assert_eq!(body["failures"][0]["name"], named, "{body}");
+        // Nothing was created: the request is still New and has no system user.
+        let (_, now) = api.get(&format!("systemuser/request/vendor/{id}")).await;
+        assert_eq!(now["status"], "New");
+    }
+    let (_, users) = pia.get(&format!("systemuser/{ROR}")).await;
+    assert_eq!(users.as_array().map(Vec::len), Some(0), "{users}");
+    // Pia holds everything: she may approve all three.
+    for req in [&by_package, &by_role, &package] {
+        let id = req["id"].as_str().unwrap();
+        let (status, body) = pia
+            .post(
+                &format!("systemuser/request/{ROR}/{id}/approve"),
+                json!(null),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
 }
