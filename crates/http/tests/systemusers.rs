@@ -20,6 +20,7 @@ systembruker_http::server_tests!(
     change_requests_are_checked_and_applied_once,
     history_is_exposed_to_operators,
     access_manager_without_the_rights_fails_the_delegation_check,
+    agent_users_are_not_deleted_by_the_standard_route,
 );
 
 const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
@@ -1144,4 +1145,41 @@ async fn access_manager_without_the_rights_fails_the_delegation_check(server: Te
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
+}
+
+async fn agent_users_are_not_deleted_by_the_standard_route(server: TestServer) {
+    let api = vendor(&server, SMARTCLOUD).await;
+    register(&api, system_body(SYSTEM, SMARTCLOUD)).await;
+    let tallmakerne = systembruker_http::demo::TALLMAKERNE;
+    let tallmakerne_party = 70_000_004;
+    let (status, agent_request) = api
+        .post(
+            "systemuser/request/vendor/agent",
+            json!({"systemId": SYSTEM, "partyOrgNo": tallmakerne,
+                   "accessPackages": [{"urn": "urn:altinn:accesspackage:regnskapsforer-med-signeringsrettighet"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{agent_request}");
+    let id = agent_request["id"].as_str().unwrap();
+    let tina = person(&server, TINA).await;
+    let (status, body) = tina
+        .post(
+            &format!("systemuser/request/agent/{tallmakerne_party}/{id}/approve"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = tina
+        .send(
+            Method::DELETE,
+            &format!("systemuser/{tallmakerne_party}/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "AUTH-00036");
+    let (_, agents) = tina
+        .get(&format!("systemuser/agent/{tallmakerne_party}"))
+        .await;
+    assert_eq!(agents.as_array().map(Vec::len), Some(1), "{agents}");
 }
