@@ -543,7 +543,13 @@ async fn resource_delegation_check(
     for right in &rights {
         let reasons = match blocked {
             Some(code) => vec![RightReason::code(code)],
-            None => right_reasons(&state, &acting, &enrichment, &resource_id, right)?,
+            None => right_reasons(
+                &state,
+                (acting.caller, acting.party, &acting.facts),
+                &enrichment,
+                &resource_id,
+                right,
+            )?,
         };
         checks.push(right_check(right, reasons));
     }
@@ -575,10 +581,11 @@ fn right_check(right: &PolicyRight, reasons: Vec<RightReason>) -> RightCheck {
     }
 }
 
-/// Why the caller may delegate the right (role, package, direct delegation), or why not.
-fn right_reasons(
+/// Why `user` may delegate the right for `party` (role, package, direct delegation), or
+/// why not. The delegation-check endpoint and system-user approval both decide by this.
+pub(crate) fn right_reasons(
     state: &AppState,
-    acting: &Acting,
+    (user, party, facts): (Uuid, Uuid, &SubjectFacts),
     enrichment: &Enrichment,
     resource_id: &str,
     right: &PolicyRight,
@@ -600,14 +607,8 @@ fn right_reasons(
         let Ok(package) = state.catalogue.package(code) else {
             continue; // a policy may name a package the catalogue lacks: it gives nothing
         };
-        let check = can_delegate(
-            state.catalogue,
-            acting.caller,
-            acting.party,
-            &package.code,
-            &acting.facts,
-        )
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        let check = can_delegate(state.catalogue, user, party, &package.code, facts)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         if check.result {
             reasons.push(RightReason {
                 package: Some(check.package),
@@ -616,7 +617,7 @@ fn right_reasons(
             });
         }
     }
-    if acting.facts.has_right(resource_id, &right.action) {
+    if facts.has_right(resource_id, &right.action) {
         reasons.push(RightReason::code(ReasonCode::DelegationAccess));
     }
     if reasons.is_empty() {

@@ -13,8 +13,10 @@ use uuid::Uuid;
 use super::problem;
 use crate::AppState;
 use crate::auth::Caller;
+use crate::connections::{ReasonCode, right_reasons};
 use crate::pdp::Enrichment;
 use crate::problem::{ApiError, ApiResult};
+use crate::resources::PolicyRight;
 
 /// The package whose holders manage access for an organisation.
 pub const ACCESS_MANAGER_PACKAGE: &str = "tilgangsstyrer";
@@ -212,7 +214,7 @@ async fn check_resource(
         ApiError::internal(format!("the policy of {resource_id} does not parse: {e}"))
     })?;
     let mut grants = Vec::new();
-    for right in policy.rights() {
+    for right in policy.rights().iter().map(PolicyRight::new) {
         if !right
             .resource
             .iter()
@@ -245,44 +247,25 @@ fn right_failure(
     standing: &Standing,
     enrichment: &Enrichment,
     resource_id: &str,
-    right: &systembruker_xacml::Right,
+    right: &PolicyRight,
 ) -> ApiResult<Option<DelegationFailure>> {
-    let mut roles = Vec::new();
-    let mut packages = Vec::new();
-    for subject in &right.subjects {
-        match subject.attribute_id.as_str() {
-            "urn:altinn:rolecode" => roles.push(subject.value.clone()),
-            "urn:altinn:accesspackage" => packages.push(subject.value.clone()),
-            _ => {}
-        }
-    }
-    let by_role = roles.iter().any(|code| {
-        enrichment
-            .role_codes
-            .iter()
-            .any(|held| held.eq_ignore_ascii_case(code))
-    });
-    let mut by_package = false;
-    for code in &packages {
-        if let Ok(package) = state.catalogue.package(code) {
-            let check = can_delegate(
-                state.catalogue,
-                standing.user,
-                standing.party,
-                &package.code,
-                &standing.facts,
-            )
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-            by_package |= check.result;
-        }
-    }
-    let by_delegation = standing.facts.has_right(resource_id, &right.action);
-    if by_role || by_package || by_delegation {
+    let reasons = right_reasons(
+        state,
+        (standing.user, standing.party, &standing.facts),
+        enrichment,
+        resource_id,
+        right,
+    )?;
+    let has = |code: ReasonCode| reasons.iter().any(|r| r.code == code);
+    if has(ReasonCode::RoleAccess)
+        || has(ReasonCode::PackageAccess)
+        || has(ReasonCode::DelegationAccess)
+    {
         return Ok(None);
     }
-    let (number, why) = if !packages.is_empty() {
+    let (number, why) = if has(ReasonCode::MissingPackageAccess) {
         (68, "the user holds none of the access packages that give")
-    } else if !roles.is_empty() {
+    } else if has(ReasonCode::MissingRoleAccess) {
         (16, "the user holds none of the roles that give")
     } else {
         (18, "nobody delegated to the user")
