@@ -5,6 +5,7 @@
 //! rejected at the edge ("parse, don't validate").
 
 pub mod catalogue;
+pub mod clients;
 pub mod ids;
 pub mod party;
 pub mod resource;

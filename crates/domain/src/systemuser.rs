@@ -97,7 +97,8 @@ impl AuthProblem {
         }
     }
 
-    fn with(mut self, key: &'static str, values: Vec<String>) -> Self {
+    /// Adds an extension member (a list of names) to the problem body.
+    pub fn with(mut self, key: &'static str, values: Vec<String>) -> Self {
         self.extensions.push((key, values));
         self
     }

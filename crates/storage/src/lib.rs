@@ -11,6 +11,7 @@ macro_rules! trusted_sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+mod clients;
 mod delegations;
 mod error;
 mod history;
@@ -23,6 +24,7 @@ mod systems;
 mod systemusers;
 pub mod testing;
 
+pub use clients::{ClientCandidate, ClientDelegationStore, DelegatedClient, NewClientDelegation};
 pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
 pub use error::{StoreError, StoreResult};
 pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
@@ -42,6 +44,7 @@ pub trait Store:
     RegisterStore
     + ResourceStore
     + DelegationStore
+    + ClientDelegationStore
     + PipStore
     + TokenStore
     + SystemRegisterStore
@@ -57,6 +60,7 @@ impl<
     T: RegisterStore
         + ResourceStore
         + DelegationStore
+        + ClientDelegationStore
         + PipStore
         + TokenStore
         + SystemRegisterStore

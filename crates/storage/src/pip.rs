@@ -142,6 +142,8 @@ impl SqlStore {
             .collect()
     }
 
+    /// Packages given to the subject or its organisations, and the packages clients
+    /// delegated to it when it is an agent system user (migration 0005).
     async fn delegations_for(
         &self,
         subject: Uuid,
@@ -150,7 +152,10 @@ impl SqlStore {
         let rows = sqlx::query(trusted_sql!(
             "SELECT from_party, to_party, package_code, \
              CAST(CASE WHEN can_delegate THEN 1 ELSE 0 END AS BIGINT) AS can_delegate FROM package_delegations \
-             WHERE from_party IN ($2, $3) AND {RECEIVERS}"
+             WHERE from_party IN ($2, $3) AND {RECEIVERS} \
+             UNION ALL \
+             SELECT client_party, system_user_id, package_code, CAST(0 AS BIGINT) \
+             FROM client_delegations WHERE system_user_id = $1 AND client_party IN ($2, $3)"
         ))
         .bind(subject.to_string())
         .bind(givers.0.to_string())

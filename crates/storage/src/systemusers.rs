@@ -979,6 +979,13 @@ impl SystemUserStore for SqlStore {
 
     async fn delete_system_user(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
+        // The soft delete's trigger removes an agent's client delegations; marking them
+        // first lets the history name who removed them.
+        sqlx::query("UPDATE client_delegations SET removed_by = $1 WHERE system_user_id = $2")
+            .bind(&actor.name)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         let deleted = sqlx::query(
             "UPDATE system_users SET is_deleted = TRUE, updated_at = $1, changed_by = $2 \
              WHERE id = $3 AND NOT is_deleted",
