@@ -226,7 +226,7 @@ pub fn policy_xml(rules: &ResourceRules) -> String {
 }
 
 /// Inserts `rows` (already-rendered SQL tuples) in statements of `chunk` rows.
-async fn insert_rows(
+pub async fn insert_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     head: &str,
     rows: impl Iterator<Item = String>,

@@ -270,6 +270,15 @@ scope_rule!(
     SystemUserRequestRead => ["altinn:authentication/systemuser.request.read"]
 );
 scope_rule!(
+    /// A vendor's system reading a firm's agents and clients for a logged-in client
+    /// administrator (the handlers also check the person and the vendor).
+    ClientDelegationRead => ["altinn:clientdelegations.read", "altinn:clientdelegations.write"]
+);
+scope_rule!(
+    /// A vendor's system adding and removing clients for a logged-in client administrator.
+    ClientDelegationWrite => ["altinn:clientdelegations.write"]
+);
+scope_rule!(
     /// Maskinporten's system-user lookup (`systemuser/byExternalId`).
     SystemUserLookup => ["altinn:maskinporten/systemuser.read", ADMIN_SCOPE]
 );

@@ -17,6 +17,8 @@ pub struct Config {
     pub dev: bool,
     /// A system-user request not answered within this many days becomes `Timedout`.
     pub request_timeout_days: u32,
+    /// The portal's OpenID Connect login (as ID-porten); `None` leaves only the dev login.
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 /// The reference's request lifetime: 180 days.
@@ -29,6 +31,7 @@ impl Config {
             public_url: public_url.into(),
             dev,
             request_timeout_days: DEFAULT_REQUEST_TIMEOUT_DAYS,
+            oidc: None,
         }
     }
 
@@ -40,6 +43,50 @@ impl Config {
     /// The Maskinporten-compatible issuer: `{public-url}/maskinporten/`.
     pub fn issuer(&self) -> String {
         format!("{}/maskinporten/", self.public_url.trim_end_matches('/'))
+    }
+}
+
+/// Lists keyed by a firm or an agent, each tagged with the facts counter it was read at
+/// (authorization.md §3): a firm with 20,000 clients is listed from memory until a role,
+/// a delegation or a party's name changes anywhere (the counter then moves).
+pub struct VersionedCache<T> {
+    lists: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (i64, Arc<T>)>>,
+}
+
+impl<T> Default for VersionedCache<T> {
+    fn default() -> Self {
+        Self {
+            lists: std::sync::Mutex::default(),
+        }
+    }
+}
+
+/// Entries kept; past this the cache starts over.
+const CACHED_LISTS: usize = 1024;
+
+impl<T> VersionedCache<T> {
+    /// The entry for `key` if it was read at facts counter `version`.
+    pub fn get(&self, key: uuid::Uuid, version: i64) -> Option<Arc<T>> {
+        let lists = self
+            .lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        lists
+            .get(&key)
+            .filter(|(at, _)| *at == version)
+            .map(|(_, list)| list.clone())
+    }
+
+    /// Keeps `list`, read after the facts counter showed `version`.
+    pub fn put(&self, key: uuid::Uuid, version: i64, list: Arc<T>) {
+        let mut lists = self
+            .lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if lists.len() >= CACHED_LISTS {
+            lists.clear();
+        }
+        lists.insert(key, (version, list));
     }
 }
 
@@ -57,6 +104,10 @@ pub struct AppState {
     pub tokens: Arc<systembruker_token::TokenService>,
     /// Token requests answered, by outcome (`systembruker_maskinporten_token_requests`).
     pub token_metrics: TokenMetrics,
+    /// Client lists of accounting firms, by firm, valid while the facts counter stands still.
+    pub client_lists: Arc<VersionedCache<Vec<systembruker_storage::ClientCandidate>>>,
+    /// Delegated clients, by agent system user, likewise.
+    pub delegated_lists: Arc<VersionedCache<Vec<systembruker_storage::DelegatedClient>>>,
 }
 
 impl AppState {
@@ -102,6 +153,8 @@ impl AppState {
             pdp,
             tokens,
             token_metrics,
+            client_lists: Arc::default(),
+            delegated_lists: Arc::default(),
         }
     }
 }

@@ -101,6 +101,21 @@ impl TestServer {
         )
         .await
     }
+
+    /// An end-user token for person `pid` issued through vendor `org`'s system (`consumer`),
+    /// as a vendor's app gets one for the client-delegation API.
+    pub async fn vendor_personal_token(
+        &self,
+        pid: &str,
+        org: &str,
+        scopes: &str,
+    ) -> anyhow::Result<String> {
+        self.test_token(
+            "/testtools/api/GetPersonalToken",
+            &[("pid", pid), ("org", org), ("scopes", scopes)],
+        )
+        .await
+    }
 }
 
 impl Drop for TestServer {

@@ -43,6 +43,10 @@ pub struct EnterpriseQuery {
 pub struct PersonalQuery {
     /// National identity number of a person in the register.
     pub pid: String,
+    /// The vendor whose system the person uses (`consumer`), for the vendor APIs that act
+    /// for a logged-in person, such as client delegation.
+    #[serde(default)]
+    pub org: Option<String>,
     #[serde(default)]
     pub scopes: Option<String>,
     #[serde(default)]
@@ -104,7 +108,11 @@ async fn personal_token(
         .ok_or_else(|| ApiError::not_found(format!("person {pid} is not in the register")))?;
     let scopes = split_scopes(query.scopes.as_deref().unwrap_or(""));
     // The register has no user accounts: the party id doubles as the user id.
-    let request = MintRequest::person(pid.as_str(), person.id, person.id, scopes);
+    let mut request = MintRequest::person(pid.as_str(), person.id, person.id, scopes);
+    if let Some(org) = query.org.as_deref().filter(|o| !o.is_empty()) {
+        request.consumer_org =
+            Some(OrgNumber::parse(org).map_err(|e| ApiError::invalid_id("org", &e))?);
+    }
     mint(&state, request, query.ttl).await
 }
 

@@ -4,135 +4,21 @@
 //! token for the system user, the PDP answers for it, and deleting it stops both.
 #![allow(clippy::unwrap_used)]
 
-use base64::Engine;
-use josekit::jws::{JwsHeader, RS256};
-use josekit::jwt::{self, JwtPayload};
-use reqwest::{Client, Method, RequestBuilder, StatusCode};
-use serde_json::{Value, json};
+mod common;
+
+use common::{PORTAL, VENDOR_SCOPES, call, claims_of, decision, json_of, register_client};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use systembruker_http::demo::{
     BAKERIET, DEMO_RESOURCE, OLA, PIA, ROR_OG_VANN, SKATTEETATEN, SMARTCLOUD,
 };
-use systembruker_http::testing::{ADMIN_TOKEN, TestServer};
+use systembruker_http::testing::TestServer;
 
 systembruker_http::server_tests!(first_journey);
 
 const SYSTEM: &str = "991825827_smartcloud";
-const DEMO_SCOPE: &str = "skatteetaten:kravogbetalinger";
-const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
-const PORTAL: &str = "altinn:portal/enduser";
 /// Rør og Vann AS's party id in the demo data.
 const ROR_OG_VANN_PARTY: i64 = 70_000_003;
-
-fn call(server: &TestServer, method: Method, path: &str, token: &str) -> RequestBuilder {
-    Client::new()
-        .request(method, server.at(&format!("/authentication/api/v1/{path}")))
-        .bearer_auth(token)
-}
-
-async fn json_of(response: reqwest::Response, status: StatusCode) -> Value {
-    let actual = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(actual, status, "{body}");
-    body
-}
-
-/// SmartCloud's Maskinporten client, with a key pair made by josekit.
-struct VendorClient {
-    client_id: String,
-    kid: String,
-    signer: josekit::jws::alg::rsassa::RsassaJwsSigner,
-    issuer: String,
-}
-
-async fn register_client(server: &TestServer) -> VendorClient {
-    let pair = RS256.generate_key_pair(2048).unwrap();
-    let kid = format!("smartcloud-{}", uuid::Uuid::new_v4());
-    let mut public = pair.to_jwk_public_key();
-    public.set_key_id(&kid);
-    let response = Client::new()
-        .post(server.at("/admin/api/v1/maskinporten/clients"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({
-            "client_name": "SmartCloud",
-            "consumer_org": SMARTCLOUD,
-            "scopes": [DEMO_SCOPE],
-            "jwks": {"keys": [serde_json::to_value(public.as_ref()).unwrap()]},
-        }))
-        .send()
-        .await
-        .unwrap();
-    let client = json_of(response, StatusCode::CREATED).await;
-    VendorClient {
-        client_id: client["client_id"].as_str().unwrap().to_string(),
-        kid,
-        signer: RS256.signer_from_der(pair.to_der_private_key()).unwrap(),
-        issuer: format!("{}/maskinporten/", server.url),
-    }
-}
-
-impl VendorClient {
-    /// A JWT-bearer grant for a system-user token for `owner`.
-    fn assertion(&self, owner: &str) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = json!({
-            "aud": self.issuer, "iss": self.client_id, "scope": DEMO_SCOPE,
-            "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string(),
-            "authorization_details": [{
-                "type": "urn:altinn:systemuser",
-                "systemuser_org": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{owner}")}
-            }]
-        });
-        let mut header = JwsHeader::new();
-        header.set_token_type("JWT");
-        header.set_key_id(&self.kid);
-        let payload = JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap();
-        jwt::encode_with_signer(&payload, &header, &self.signer).unwrap()
-    }
-
-    async fn token(&self, server: &TestServer, owner: &str) -> (StatusCode, Value) {
-        let response = Client::new()
-            .post(server.at("/maskinporten/token"))
-            .form(&[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                ("assertion", &self.assertion(owner)),
-            ])
-            .send()
-            .await
-            .unwrap();
-        (response.status(), response.json().await.unwrap())
-    }
-}
-
-/// The claims of a JWT (already verified by the server that issued it).
-fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-async fn decision(server: &TestServer, token: &str, system_user: &str, party_org: &str) -> String {
-    let body = json!({"Request": {
-        "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": system_user}]}],
-        "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
-        "Resource": [{"Attribute": [
-            {"AttributeId": "urn:altinn:resource", "Value": DEMO_RESOURCE},
-            {"AttributeId": "urn:altinn:organization:identifier-no", "Value": party_org}]}]
-    }});
-    let response = Client::new()
-        .post(server.at("/authorization/api/v1/authorize"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let json = json_of(response, StatusCode::OK).await;
-    json["Response"][0]["Decision"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 async fn first_journey(server: TestServer) {
     let client = register_client(&server).await;

@@ -4,13 +4,14 @@
 //! every vendor route checks ownership, statuses are stored, uniqueness is enforced by
 //! the database, and every change lands in an append-only history.
 
-mod access;
-mod approval;
-mod changerequests;
+pub(crate) mod access;
+pub(crate) mod approval;
+pub(crate) mod changerequests;
+pub(crate) mod clients;
 mod history;
-mod requests;
-mod systemregister;
-mod systemusers;
+pub(crate) mod requests;
+pub(crate) mod systemregister;
+pub(crate) mod systemusers;
 
 use axum::http::StatusCode;
 use serde::Serialize;
@@ -39,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(approval::routes())
         .merge(systemusers::routes())
         .merge(changerequests::routes())
+        .merge(clients::routes())
         .merge(history::routes())
 }
 
@@ -86,7 +88,9 @@ fn problem_status(number: u8) -> (StatusCode, &'static str) {
         ),
         26 => (StatusCode::BAD_REQUEST, "The system has no redirect URIs"),
         30 => (StatusCode::NOT_FOUND, "Agent request not found"),
+        34 => (StatusCode::BAD_REQUEST, "Expected an agent system user"),
         36 => (StatusCode::BAD_REQUEST, "Expected a standard system user"),
+        38 => (StatusCode::BAD_REQUEST, "Client delegation not found"),
         41 | 42 => (
             StatusCode::FORBIDDEN,
             "The party does not match the request",
@@ -127,6 +131,11 @@ fn problem_status(number: u8) -> (StatusCode, &'static str) {
         68 => (StatusCode::FORBIDDEN, "Missing package access"),
         70 => (StatusCode::FORBIDDEN, "Resource not delegable"),
         71 => (StatusCode::FORBIDDEN, "Resource is a Maskinporten schema"),
+        79 => (StatusCode::BAD_REQUEST, "Client not found"),
+        80 => (
+            StatusCode::BAD_REQUEST,
+            "The client lacks access packages the system user needs",
+        ),
         _ => (StatusCode::BAD_REQUEST, "System user request failed"),
     }
 }
