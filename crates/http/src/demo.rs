@@ -226,14 +226,45 @@ pub fn demo_system() -> Result<systembruker_domain::system::RegisteredSystem, an
     }))?)
 }
 
-/// Registers the demo system unless a system with its id exists (deleted ones included).
+/// SmartCloud AS's payroll system, offered in the portal's list for end-user creation.
+pub const DEMO_VISIBLE_SYSTEM: &str = "991825827_smartlonn";
+
+/// SmartLønn: visible in the portal, so an access manager can create its system access
+/// without a vendor request. It offers the demo resource and `skatt-naering`, which is
+/// assignable (a visible system may only offer assignable packages).
+pub fn demo_visible_system() -> Result<systembruker_domain::system::RegisteredSystem, anyhow::Error>
+{
+    Ok(serde_json::from_value(serde_json::json!({
+        "id": DEMO_VISIBLE_SYSTEM,
+        "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{SMARTCLOUD}")},
+        "name": {"nb": "SmartLønn", "nn": "SmartLøn", "en": "SmartPayroll"},
+        "description": {
+            "nb": "Lønnssystem fra SmartCloud AS.",
+            "nn": "Lønssystem frå SmartCloud AS.",
+            "en": "Payroll system from SmartCloud AS."
+        },
+        "rights": [{"resource": [{"id": "urn:altinn:resource", "value": DEMO_RESOURCE}]}],
+        "accessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}],
+        "clientId": [],
+        "isVisible": true,
+        "allowedRedirectUrls": ["https://smartcloud.example/receipt"]
+    }))?)
+}
+
+/// Registers the demo systems unless a system with the id exists (deleted ones included).
 async fn register_demo_system(store: &dyn Store) -> Result<(), anyhow::Error> {
-    if store.system(DEMO_SYSTEM).await?.is_some() {
-        return Ok(());
-    }
     let actor = systembruker_storage::Actor::named("demo");
-    match store.create_system(&demo_system()?, &actor).await {
-        Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
-        Err(e) => Err(e.into()),
+    for (id, system) in [
+        (DEMO_SYSTEM, demo_system()?),
+        (DEMO_VISIBLE_SYSTEM, demo_visible_system()?),
+    ] {
+        if store.system(id).await?.is_some() {
+            continue;
+        }
+        match store.create_system(&system, &actor).await {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    Ok(())
 }

@@ -10,8 +10,10 @@ mod health;
 mod maskinporten;
 mod meta;
 mod metrics;
+pub mod oidc;
 mod openapi;
 pub mod pdp;
+mod portal;
 pub mod problem;
 mod register;
 pub use register::import;
@@ -46,6 +48,7 @@ pub fn app(state: AppState) -> Router {
     let openapi_json = openapi::into_json(openapi);
     api.merge(health::routes())
         .merge(openapi::routes(openapi_json))
+        .merge(portal::routes(&state))
         .fallback(problem::not_found_fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(

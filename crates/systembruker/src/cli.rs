@@ -67,6 +67,94 @@ pub struct ServeArgs {
     /// (`openssl rand -base64 32`); without it they are stored unencrypted.
     #[arg(long, env = "SYSTEMBRUKER_KEY_ENCRYPTION_KEY", hide_env_values = true)]
     pub key_encryption_key: Option<String>,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+}
+
+/// The portal's OpenID Connect login (as ID-porten is used).
+#[derive(Debug, clap::Args)]
+pub struct OidcArgs {
+    /// The OpenID provider's issuer, exactly as its metadata writes it, e.g.
+    /// https://test.idporten.no; enables the portal's OpenID Connect login.
+    #[arg(long, env = "SYSTEMBRUKER_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id the provider gave this platform.
+    #[arg(long, env = "SYSTEMBRUKER_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Client secret (client_secret_basic); or use --oidc-private-key.
+    #[arg(long, env = "SYSTEMBRUKER_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// PEM file with the client's RSA private key (private_key_jwt); or use --oidc-client-secret.
+    #[arg(long, env = "SYSTEMBRUKER_OIDC_PRIVATE_KEY")]
+    pub oidc_private_key: Option<PathBuf>,
+    /// The key id (kid) the private key is registered under at the provider.
+    #[arg(long, env = "SYSTEMBRUKER_OIDC_KEY_ID")]
+    pub oidc_key_id: Option<String>,
+}
+
+impl OidcArgs {
+    /// The relying-party settings, or `None` when no OpenID provider is configured. The
+    /// provider redirects back to `{public_url}/accessmanagement/ui/login/callback`.
+    pub fn config(
+        &self,
+        public_url: &str,
+    ) -> anyhow::Result<Option<systembruker_http::oidc::OidcConfig>> {
+        use systembruker_http::oidc::{ClientAuth, OidcConfig};
+        let (issuer, client_id) = match (&self.oidc_issuer, &self.oidc_client_id) {
+            (None, None) => {
+                anyhow::ensure!(
+                    self.oidc_client_secret.is_none()
+                        && self.oidc_private_key.is_none()
+                        && self.oidc_key_id.is_none(),
+                    "--oidc-client-secret, --oidc-private-key and --oidc-key-id need \
+                     --oidc-issuer and --oidc-client-id"
+                );
+                return Ok(None);
+            }
+            (Some(issuer), Some(client_id)) => (issuer, client_id),
+            (Some(_), None) => {
+                anyhow::bail!(
+                    "--oidc-issuer needs --oidc-client-id (the provider's id for this client)"
+                )
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("--oidc-client-id needs --oidc-issuer (the OpenID provider's issuer)")
+            }
+        };
+        let client_auth = match (&self.oidc_client_secret, &self.oidc_private_key) {
+            (Some(secret), None) => {
+                anyhow::ensure!(
+                    self.oidc_key_id.is_none(),
+                    "--oidc-key-id belongs to --oidc-private-key, not to --oidc-client-secret"
+                );
+                ClientAuth::Secret(secret.clone())
+            }
+            (None, Some(path)) => ClientAuth::PrivateKeyJwt {
+                key_pem: std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read --oidc-private-key {}: {e}", path.display())
+                })?,
+                kid: self.oidc_key_id.clone(),
+            },
+            (Some(_), Some(_)) => {
+                anyhow::bail!("give either --oidc-client-secret or --oidc-private-key, not both")
+            }
+            (None, None) => anyhow::bail!(
+                "the OpenID client needs credentials: --oidc-client-secret \
+                 (client_secret_basic) or --oidc-private-key (private_key_jwt)"
+            ),
+        };
+        let config = OidcConfig::new(
+            issuer.clone(),
+            client_id.clone(),
+            client_auth,
+            format!(
+                "{}/accessmanagement/ui/login/callback",
+                public_url.trim_end_matches('/')
+            ),
+        );
+        config.check()?;
+        Ok(Some(config))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -46,6 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{local}"))
         .trim_end_matches('/')
         .to_string();
+    let oidc = args.oidc.config(&public_url)?;
     let mut auth = Authenticator::default();
     match args.admin_token.as_deref().map(StaticAdminToken::new) {
         Some(Some(token)) => auth.add(Arc::new(token)),
@@ -71,6 +72,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             public_url: public_url.clone(),
             dev,
             request_timeout_days: args.request_timeout_days,
+            oidc,
         },
         auth,
         tokens,

@@ -116,6 +116,21 @@ pub(crate) async fn delegation_check(
     resources: &[String],
     packages: &[String],
 ) -> ApiResult<Grants> {
+    let (grants, failures) = delegation_failures(state, standing, resources, packages).await?;
+    if failures.is_empty() {
+        return Ok(grants);
+    }
+    Err(failed(failures))
+}
+
+/// The same check without the verdict: the grants that pass and every failure, so the
+/// portal can show what the user lacks before they try.
+pub(crate) async fn delegation_failures(
+    state: &AppState,
+    standing: &Standing,
+    resources: &[String],
+    packages: &[String],
+) -> ApiResult<(Grants, Vec<DelegationFailure>)> {
     let mut grants = Grants::default();
     let mut failures = Vec::new();
     let enrichment = Enrichment::from_facts(state.catalogue, standing.facts.clone())
@@ -146,10 +161,7 @@ pub(crate) async fn delegation_check(
             });
         }
     }
-    if failures.is_empty() {
-        return Ok(grants);
-    }
-    Err(failed(failures))
+    Ok((grants, failures))
 }
 
 /// The first failure decides the code, as in the reference; every failure is listed.

@@ -39,7 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The portal view: the request plus who it is for and what the user may do.
-async fn portal_view(
+pub(crate) async fn portal_view(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
@@ -163,7 +163,7 @@ fn not_new(status: RequestStatus) -> ApiError {
     )
 }
 
-async fn answer_approve(
+pub(crate) async fn answer_approve(
     state: &AppState,
     caller: &Caller,
     party: &str,
@@ -274,7 +274,7 @@ async fn approve_agent(
     answer_approve(&state, &caller, &party, &id, SystemUserType::Agent).await
 }
 
-async fn answer_reject(
+pub(crate) async fn answer_reject(
     state: &AppState,
     caller: &Caller,
     party: &str,
@@ -324,7 +324,7 @@ async fn reject_agent(
 
 /// A user related to the party may pass the request to its access managers: `true`
 /// when escalated, `false` when the user has no relation to the party (as the reference).
-async fn answer_escalate(
+pub(crate) async fn answer_escalate(
     state: &AppState,
     caller: &Caller,
     party: &str,
@@ -373,7 +373,7 @@ async fn escalate_agent(
 
 /// Escalated `New` requests for the organisation, for its access managers (the reference's
 /// standard list ignored `escalated`; the portal shows escalated requests only).
-async fn pending_list(
+pub(crate) async fn pending_list(
     state: &AppState,
     caller: &Caller,
     party: &str,

@@ -75,7 +75,7 @@ pub struct ChangeRequestDto {
     pub timed_out: bool,
 }
 
-fn to_dto(state: &AppState, request: StoredChangeRequest) -> ChangeRequestDto {
+pub(crate) fn to_dto(state: &AppState, request: StoredChangeRequest) -> ChangeRequestDto {
     let cutoff = state
         .config
         .request_cutoff_millis(systembruker_storage::now_millis());
@@ -328,7 +328,7 @@ async fn vendor_by_system(
     )))
 }
 
-async fn live_change(state: &AppState, id: &str) -> ApiResult<StoredChangeRequest> {
+pub(crate) async fn live_change(state: &AppState, id: &str) -> ApiResult<StoredChangeRequest> {
     let id = parse_id("id", id)?;
     state
         .store
@@ -347,20 +347,30 @@ async fn portal_get(
     caller: Scoped<EndUserScope>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ChangeRequestDto>> {
-    let request = live_change(&state, &id).await?;
+    let (request, _) = portal_change(&state, &caller, &id).await?;
+    Ok(axum::Json(to_dto(&state, request)))
+}
+
+/// A change request and its system user, for a user related to the system user's owner.
+pub(crate) async fn portal_change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<(StoredChangeRequest, StoredSystemUser)> {
+    let request = live_change(state, id).await?;
     let user = state
         .store
         .system_user(request.system_user_id)
         .await?
         .ok_or_else(|| problem(15, "the change request's system user does not exist"))?;
-    let me = end_user(&state, &caller).await?;
-    if !standing(&state, me, user.owner_party_uuid).await?.related {
+    let me = end_user(state, caller).await?;
+    if !standing(state, me, user.owner_party_uuid).await?.related {
         return Err(problem(
             66,
             "the logged-in user has no access to the organisation of this change request",
         ));
     }
-    Ok(axum::Json(to_dto(&state, request)))
+    Ok((request, user))
 }
 
 /// The change request in `{party}`'s name: the party must own the system user.
@@ -429,9 +439,49 @@ async fn approve(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<bool>> {
-    let party = resolve_org_party(&state, &party).await?;
-    let standing = access_manager(&state, &caller, party.uuid).await?;
-    let request = change_for_party(&state, &party, &id).await?;
+    answer_change_approve(&state, &caller, &party, &id).await?;
+    Ok(axum::Json(true))
+}
+
+/// What approving the change request would add and remove now (only additions need
+/// the approver's delegation check).
+pub(crate) async fn change_plan(
+    state: &AppState,
+    request: &StoredChangeRequest,
+) -> ApiResult<systembruker_domain::systemuser::ChangeDiff> {
+    let held = state
+        .store
+        .system_user_grants(request.system_user_id)
+        .await?;
+    let held_rights: Vec<String> = held.rights.iter().map(|r| r.resource_id.clone()).collect();
+    let (required_packages, unwanted_packages) = (
+        codes(state, &request.required_packages),
+        codes(state, &request.unwanted_packages),
+    );
+    let (required_rights, unwanted_rights) = (
+        resources(&request.required_rights),
+        resources(&request.unwanted_rights),
+    );
+    Ok(change_diff(&ChangeInput {
+        held_packages: &held.packages,
+        held_rights: &held_rights,
+        required_packages: &required_packages,
+        unwanted_packages: &unwanted_packages,
+        required_rights: &required_rights,
+        unwanted_rights: &unwanted_rights,
+    }))
+}
+
+/// Approves a change request in the party's name; the caller must be access manager.
+pub(crate) async fn answer_change_approve(
+    state: &AppState,
+    caller: &Caller,
+    party: &str,
+    id: &str,
+) -> ApiResult<()> {
+    let party = resolve_org_party(state, party).await?;
+    let standing = access_manager(state, caller, party.uuid).await?;
+    let request = change_for_party(state, &party, id).await?;
     if request.status != RequestStatus::New {
         return Err(problem(
             61,
@@ -441,29 +491,9 @@ async fn approve(
             ),
         ));
     }
-    let held = state
-        .store
-        .system_user_grants(request.system_user_id)
-        .await?;
-    let held_rights: Vec<String> = held.rights.iter().map(|r| r.resource_id.clone()).collect();
-    let (required_packages, unwanted_packages) = (
-        codes(&state, &request.required_packages),
-        codes(&state, &request.unwanted_packages),
-    );
-    let (required_rights, unwanted_rights) = (
-        resources(&request.required_rights),
-        resources(&request.unwanted_rights),
-    );
-    let diff = change_diff(&ChangeInput {
-        held_packages: &held.packages,
-        held_rights: &held_rights,
-        required_packages: &required_packages,
-        unwanted_packages: &unwanted_packages,
-        required_rights: &required_rights,
-        unwanted_rights: &unwanted_rights,
-    });
+    let diff = change_plan(state, &request).await?;
     // Only what is added needs the approver's delegation check.
-    let add = delegation_check(&state, &standing, &diff.add_rights, &diff.add_packages).await?;
+    let add = delegation_check(state, &standing, &diff.add_rights, &diff.add_packages).await?;
     let changes = GrantChanges {
         add,
         remove_packages: diff.remove_packages,
@@ -471,7 +501,7 @@ async fn approve(
     };
     if !state
         .store
-        .approve_change_request(request.id, &changes, &actor(&caller))
+        .approve_change_request(request.id, &changes, &actor(caller))
         .await?
     {
         return Err(problem(
@@ -479,7 +509,7 @@ async fn approve(
             "the change request was answered by someone else",
         ));
     }
-    Ok(axum::Json(true))
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/reject", tag = "systemuser-changerequest",
@@ -491,12 +521,23 @@ async fn reject(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<bool>> {
-    let party = resolve_org_party(&state, &party).await?;
-    access_manager(&state, &caller, party.uuid).await?;
-    let request = change_for_party(&state, &party, &id).await?;
+    answer_change_reject(&state, &caller, &party, &id).await?;
+    Ok(axum::Json(true))
+}
+
+/// Rejects a change request in the party's name; the caller must be access manager.
+pub(crate) async fn answer_change_reject(
+    state: &AppState,
+    caller: &Caller,
+    party: &str,
+    id: &str,
+) -> ApiResult<()> {
+    let party = resolve_org_party(state, party).await?;
+    access_manager(state, caller, party.uuid).await?;
+    let request = change_for_party(state, &party, id).await?;
     if !state
         .store
-        .close_change_request(request.id, RequestStatus::Rejected, &actor(&caller))
+        .close_change_request(request.id, RequestStatus::Rejected, &actor(caller))
         .await?
     {
         return Err(problem(
@@ -504,5 +545,5 @@ async fn reject(
             format!("the change request is {}, not New", request.status.as_str()),
         ));
     }
-    Ok(axum::Json(true))
+    Ok(())
 }

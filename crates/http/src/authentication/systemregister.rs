@@ -119,11 +119,16 @@ async fn portal_list(
     State(state): State<AppState>,
     _caller: Scoped<EndUserScope>,
 ) -> ApiResult<axum::Json<Vec<SystemSummary>>> {
+    Ok(axum::Json(visible_summaries(&state).await?))
+}
+
+/// The systems offered for end-user creation, with their vendors' names.
+pub(crate) async fn visible_summaries(state: &AppState) -> ApiResult<Vec<SystemSummary>> {
     let mut out = Vec::new();
     for stored in state.store.visible_systems().await? {
-        out.push(summary(&state, stored).await?);
+        out.push(summary(state, stored).await?);
     }
-    Ok(axum::Json(out))
+    Ok(out)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemregister/{systemId}", tag = "systemregister",

@@ -65,7 +65,7 @@ pub struct SystemUserDto {
 
 impl SystemUserDto {
     /// The external projection (what vendors and Maskinporten see).
-    fn external(user: StoredSystemUser) -> Self {
+    pub(crate) fn external(user: StoredSystemUser) -> Self {
         Self {
             id: user.id,
             integration_title: user.integration_title,
@@ -166,7 +166,7 @@ async fn readable_party(
     Ok(party)
 }
 
-async fn list(
+pub(crate) async fn list(
     state: &AppState,
     caller: &Caller,
     party: &str,
@@ -210,13 +210,23 @@ async fn get_system_user(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<SystemUserDto>> {
-    let party = readable_party(&state, &caller, &party).await?;
-    let user = owned_user(&state, &org_of(&party), &id).await?;
-    let live = live_delegations(&state, &user).await?;
+    Ok(axum::Json(detail(&state, &caller, &party, &id).await?))
+}
+
+/// One of the party's system users with what it holds now, for a user related to the party.
+pub(crate) async fn detail(
+    state: &AppState,
+    caller: &Caller,
+    party: &str,
+    id: &str,
+) -> ApiResult<SystemUserDto> {
+    let party = readable_party(state, caller, party).await?;
+    let user = owned_user(state, &org_of(&party), id).await?;
+    let live = live_delegations(state, &user).await?;
     let mut dto = SystemUserDto::internal(user);
     dto.rights = Some(live.rights);
     dto.access_packages = Some(live.access_packages);
-    Ok(axum::Json(dto))
+    Ok(dto)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/{party}/{systemUserId}/delegations", tag = "systemuser",
@@ -241,9 +251,20 @@ async fn delete_system_user(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, axum::Json<i32>)> {
-    let party = resolve_org_party(&state, &party).await?;
-    access_manager(&state, &caller, party.uuid).await?;
-    let id = parse_id("systemUserId", &id)?;
+    delete_for_party(&state, &caller, &party, &id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(1)))
+}
+
+/// Deletes one of the party's standard system users; the caller must be access manager.
+pub(crate) async fn delete_for_party(
+    state: &AppState,
+    caller: &Caller,
+    party: &str,
+    id: &str,
+) -> ApiResult<()> {
+    let party = resolve_org_party(state, party).await?;
+    access_manager(state, caller, party.uuid).await?;
+    let id = parse_id("systemUserId", id)?;
     let user = state
         .store
         .system_user(id)
@@ -262,10 +283,10 @@ async fn delete_system_user(
             "agent system users are deleted through the agent routes",
         ));
     }
-    if !state.store.delete_system_user(id, &actor(&caller)).await? {
+    if !state.store.delete_system_user(id, &actor(caller)).await? {
         return Err(problem(15, format!("system user {id} does not exist")));
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(1)))
+    Ok(())
 }
 
 /// `POST systemuser/{party}/create` (end-user-driven creation).
@@ -287,9 +308,22 @@ async fn create_system_user(
     Path(party): Path<String>,
     Json(body): Json<CreateSystemUserBody>,
 ) -> ApiResult<axum::Json<SystemUserDto>> {
-    let party = resolve_org_party(&state, &party).await?;
-    let standing = access_manager(&state, &caller, party.uuid).await?;
-    let system = live_system(&state, body.system_id.trim()).await?.system;
+    Ok(axum::Json(
+        create_for_party(&state, &caller, &party, body).await?,
+    ))
+}
+
+/// End-user-driven creation: every right and package of the system, after the
+/// delegation check; the caller must be access manager for the party.
+pub(crate) async fn create_for_party(
+    state: &AppState,
+    caller: &Caller,
+    party: &str,
+    body: CreateSystemUserBody,
+) -> ApiResult<SystemUserDto> {
+    let party = resolve_org_party(state, party).await?;
+    let standing = access_manager(state, caller, party.uuid).await?;
+    let system = live_system(state, body.system_id.trim()).await?.system;
     let org = org_of(&party);
     let key = SystemUserKey {
         system_id: system.id.clone(),
@@ -315,7 +349,7 @@ async fn create_system_user(
         .iter()
         .filter_map(|r| r.resource_id().map(str::to_string))
         .collect();
-    let grants = delegation_check(&state, &standing, &resources, &codes).await?;
+    let grants = delegation_check(state, &standing, &resources, &codes).await?;
     let user = NewSystemUser {
         id: Uuid::new_v4(),
         key,
@@ -330,10 +364,10 @@ async fn create_system_user(
     };
     match state
         .store
-        .create_system_user(&user, &grants, &actor(&caller))
+        .create_system_user(&user, &grants, &actor(caller))
         .await?
     {
-        Approval::Approved(stored) => Ok(axum::Json(SystemUserDto::internal(*stored))),
+        Approval::Approved(stored) => Ok(SystemUserDto::internal(*stored)),
         Approval::KeyTaken | Approval::NotNew => Err(problem(
             4,
             "a system user exists for this system and organisation",
