@@ -32,6 +32,7 @@ use super::{actor, org_of, parse_id, problem, resolve_org_party};
 use crate::AppState;
 use crate::auth::{Caller, ClientDelegationRead, ClientDelegationWrite, EndUserScope, Scoped};
 use crate::problem::{ApiError, ApiResult, ValidationError};
+use crate::state::VersionedCache;
 
 /// The package whose holders manage a firm's clients.
 pub const CLIENT_ADMIN_PACKAGE: &str = "klientadministrator";
@@ -210,34 +211,54 @@ pub(crate) fn self_possible(state: &AppState, agent: &StoredSystemUser) -> ApiRe
         .is_some())
 }
 
-/// Every client of `firm`, from the cache while the facts counter stands still. The
-/// counter is read before the list, so a list is never tagged newer than it is.
+/// `key`'s entry of `cache` while the facts counter stands still, else `load`ed anew.
+/// The counter is read before loading, so an entry is never tagged newer than it is.
+async fn versioned<T, Load>(
+    state: &AppState,
+    cache: &VersionedCache<T>,
+    key: Uuid,
+    load: Load,
+) -> ApiResult<Arc<T>>
+where
+    Load: std::future::Future<Output = systembruker_storage::StoreResult<T>>,
+{
+    let version = state.store.authz_versions().await?.facts;
+    if let Some(entry) = cache.get(key, version) {
+        return Ok(entry);
+    }
+    let entry = Arc::new(load.await?);
+    cache.put(key, version, entry.clone());
+    Ok(entry)
+}
+
+/// Every client of `firm` (cached; every change of roles, delegations or party names
+/// moves the facts counter).
 pub(crate) async fn firm_clients(
     state: &AppState,
     firm: Uuid,
 ) -> ApiResult<Arc<Vec<ClientCandidate>>> {
-    let version = state.store.authz_versions().await?.facts;
-    if let Some(list) = state.client_lists.get(firm, version) {
-        return Ok(list);
-    }
-    let list = Arc::new(state.store.clients_of(firm).await?);
-    state.client_lists.put(firm, version, list.clone());
-    Ok(list)
+    versioned(
+        state,
+        &state.client_lists,
+        firm,
+        state.store.clients_of(firm),
+    )
+    .await
 }
 
-/// The clients delegated to the agent, from the cache while the facts counter stands
-/// still (every change of `client_delegations` moves it).
+/// The clients delegated to the agent (cached; every change of `client_delegations`
+/// moves the facts counter).
 pub(crate) async fn agent_clients(
     state: &AppState,
     agent: Uuid,
 ) -> ApiResult<Arc<Vec<DelegatedClient>>> {
-    let version = state.store.authz_versions().await?.facts;
-    if let Some(list) = state.delegated_lists.get(agent, version) {
-        return Ok(list);
-    }
-    let list = Arc::new(state.store.delegated_clients(agent).await?);
-    state.delegated_lists.put(agent, version, list.clone());
-    Ok(list)
+    versioned(
+        state,
+        &state.delegated_lists,
+        agent,
+        state.store.delegated_clients(agent),
+    )
+    .await
 }
 
 /// What adding `client` to the agent would delegate: AUTH-00079 when the organisation is
