@@ -21,6 +21,15 @@ use crate::resources::PolicyRight;
 /// The package whose holders manage access for an organisation.
 pub const ACCESS_MANAGER_PACKAGE: &str = "tilgangsstyrer";
 
+/// The package whose holders manage a firm's clients.
+pub const CLIENT_ADMIN_PACKAGE: &str = "klientadministrator";
+
+/// A 500 for stored facts the catalogue does not know (a package or role code that
+/// was valid when written).
+pub(crate) fn catalogue_mismatch(err: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("stored data do not match the catalogue: {err}"))
+}
+
 /// The logged-in person's party uuid; a token without `pid` is refused.
 pub(crate) async fn end_user(state: &AppState, caller: &Caller) -> ApiResult<Uuid> {
     let pid = caller.pid.ok_or_else(|| {
@@ -42,6 +51,8 @@ pub(crate) struct Standing {
     pub party: Uuid,
     /// Holds `tilgangsstyrer` for the party: may approve, reject, create and delete.
     pub access_manager: bool,
+    /// Holds `klientadministrator` for the party: may add and remove its clients.
+    pub client_administrator: bool,
     /// Has some relation to the party (a role, a package or a right): may escalate.
     pub related: bool,
     pub facts: SubjectFacts,
@@ -49,11 +60,10 @@ pub(crate) struct Standing {
 
 pub(crate) async fn standing(state: &AppState, user: Uuid, party: Uuid) -> ApiResult<Standing> {
     let facts = state.store.subject_facts(user, party).await?;
-    let held = packages_held(state.catalogue, user, party, &facts)
-        .map_err(|e| ApiError::internal(format!("stored facts do not match the catalogue: {e}")))?;
-    let access_manager = held
-        .iter()
-        .any(|p| p.package.code == ACCESS_MANAGER_PACKAGE);
+    let held = packages_held(state.catalogue, user, party, &facts).map_err(catalogue_mismatch)?;
+    let holds = |code: &str| held.iter().any(|p| p.package.code == code);
+    let access_manager = holds(ACCESS_MANAGER_PACKAGE);
+    let client_administrator = holds(CLIENT_ADMIN_PACKAGE);
     let related = access_manager
         || !held.is_empty()
         || facts.direct_roles().next().is_some()
@@ -62,6 +72,7 @@ pub(crate) async fn standing(state: &AppState, user: Uuid, party: Uuid) -> ApiRe
         user,
         party,
         access_manager,
+        client_administrator,
         related,
         facts,
     })
@@ -134,7 +145,7 @@ pub(crate) async fn delegation_failures(
     let mut grants = Grants::default();
     let mut failures = Vec::new();
     let enrichment = Enrichment::from_facts(state.catalogue, standing.facts.clone())
-        .map_err(|e| ApiError::internal(format!("stored facts do not match the catalogue: {e}")))?;
+        .map_err(catalogue_mismatch)?;
     for resource in resources {
         match check_resource(state, standing, &enrichment, resource).await? {
             Ok(actions) => grants.rights.extend(actions),

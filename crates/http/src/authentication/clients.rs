@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use systembruker_domain::clients::{ClientRelation, plan_client, plan_self};
+use systembruker_domain::clients::{ClientRelation, ProvidedPackage, plan_client, plan_self};
 use systembruker_domain::party::Party;
 use systembruker_domain::systemuser::SystemUserType;
 use systembruker_storage::{
@@ -26,16 +26,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{access_manager, end_user, standing};
+use super::access::{access_manager, catalogue_mismatch, end_user, standing};
 use super::systemusers::SystemUserDto;
 use super::{actor, org_of, parse_id, problem, resolve_org_party};
 use crate::AppState;
 use crate::auth::{Caller, ClientDelegationRead, ClientDelegationWrite, EndUserScope, Scoped};
 use crate::problem::{ApiError, ApiResult, ValidationError};
 use crate::state::VersionedCache;
-
-/// The package whose holders manage a firm's clients.
-pub const CLIENT_ADMIN_PACKAGE: &str = "klientadministrator";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -114,13 +111,7 @@ pub(crate) async fn client_administrator(
     firm: Uuid,
 ) -> ApiResult<()> {
     let user = end_user(state, caller).await?;
-    let standing = standing(state, user, firm).await?;
-    let held =
-        systembruker_domain::catalogue::packages_held(state.catalogue, user, firm, &standing.facts)
-            .map_err(|e| {
-                ApiError::internal(format!("stored facts do not match the catalogue: {e}"))
-            })?;
-    if held.iter().any(|p| p.package.code == CLIENT_ADMIN_PACKAGE) {
+    if standing(state, user, firm).await?.client_administrator {
         return Ok(());
     }
     Err(ApiError::forbidden(
@@ -129,85 +120,79 @@ pub(crate) async fn client_administrator(
     ))
 }
 
+/// A client's (organisation form, relations): clients of one shape provide the same.
+type Shape<'c> = (Option<&'c str>, &'c [ClientRelation]);
+
+fn shape_of(candidate: &ClientCandidate) -> Shape<'_> {
+    (candidate.unit_type.as_deref(), &candidate.relations)
+}
+
+/// What each shape among `candidates` would delegate of the agent's packages (`None`:
+/// it lacks one). Thousands of clients share a handful of shapes, so the catalogue is
+/// asked once per shape, not once per client.
+fn plans_by_shape<'c>(
+    state: &AppState,
+    agent: &StoredSystemUser,
+    candidates: &'c [ClientCandidate],
+) -> ApiResult<HashMap<Shape<'c>, Option<Vec<ProvidedPackage>>>> {
+    let mut plans = HashMap::new();
+    for candidate in candidates {
+        if let std::collections::hash_map::Entry::Vacant(slot) = plans.entry(shape_of(candidate)) {
+            let (unit_type, relations) = *slot.key();
+            let plan = plan_client(
+                state.catalogue,
+                unit_type,
+                relations,
+                &agent.access_packages,
+            )
+            .map_err(catalogue_mismatch)?
+            .ok();
+            slot.insert(plan);
+        }
+    }
+    Ok(plans)
+}
+
 /// The firm's clients that provide *every* package of the agent.
-///
-/// Thousands of clients share a handful of (organisation form, relations) shapes, so
-/// the catalogue is asked once per shape, not once per client.
 pub(crate) async fn available_clients(
     state: &AppState,
     agent: &StoredSystemUser,
 ) -> ApiResult<Vec<ClientCandidate>> {
     let candidates = firm_clients(state, agent.owner_party_uuid).await?;
-    let mut verdicts: HashMap<(Option<String>, Vec<ClientRelation>), bool> = HashMap::new();
-    let mut available = Vec::with_capacity(candidates.len());
-    for candidate in candidates.iter() {
-        let shape = (candidate.unit_type.clone(), candidate.relations.clone());
-        let provides_all = match verdicts.get(&shape) {
-            Some(verdict) => *verdict,
-            None => {
-                let verdict = plan_client(
-                    state.catalogue,
-                    candidate.unit_type.as_deref(),
-                    &candidate.relations,
-                    &agent.access_packages,
-                )
-                .map_err(|e| {
-                    ApiError::internal(format!("stored data do not match the catalogue: {e}"))
-                })?
-                .is_ok();
-                verdicts.insert(shape, verdict);
-                verdict
-            }
-        };
-        if provides_all {
-            available.push(candidate.clone());
-        }
-    }
-    Ok(available)
+    let plans = plans_by_shape(state, agent, &candidates)?;
+    Ok(candidates
+        .iter()
+        .filter(|c| plans.get(&shape_of(c)).is_some_and(Option::is_some))
+        .cloned()
+        .collect())
 }
 
 /// The firm's clients that provide every package of the agent, each with what adding it
 /// would delegate: the portal's "add all" plans thousands of clients from one list
-/// instead of asking [`plan_for`] once per client. Same rules, same shape cache as
-/// [`available_clients`].
+/// instead of asking [`plan_for`] once per client. Same rules as [`available_clients`].
 pub(crate) async fn available_plans(
     state: &AppState,
     agent: &StoredSystemUser,
 ) -> ApiResult<Vec<(ClientCandidate, NewClientDelegation)>> {
-    type Plan = Option<Vec<systembruker_domain::clients::ProvidedPackage>>;
     let candidates = firm_clients(state, agent.owner_party_uuid).await?;
-    let mut plans: HashMap<(Option<String>, Vec<ClientRelation>), Plan> = HashMap::new();
-    let mut available = Vec::with_capacity(candidates.len());
-    for candidate in candidates.iter() {
-        let shape = (candidate.unit_type.clone(), candidate.relations.clone());
-        if !plans.contains_key(&shape) {
-            let plan = plan_client(
-                state.catalogue,
-                candidate.unit_type.as_deref(),
-                &candidate.relations,
-                &agent.access_packages,
-            )
-            .map_err(|e| {
-                ApiError::internal(format!("stored data do not match the catalogue: {e}"))
-            })?
-            .ok();
-            plans.insert(shape.clone(), plan);
-        }
-        if let Some(Some(packages)) = plans.get(&shape) {
+    let plans = plans_by_shape(state, agent, &candidates)?;
+    Ok(candidates
+        .iter()
+        .filter_map(|candidate| {
+            let packages = plans.get(&shape_of(candidate))?.as_ref()?;
             let plan = NewClientDelegation {
                 client: candidate.party,
                 packages: packages.clone(),
             };
-            available.push((candidate.clone(), plan));
-        }
-    }
-    Ok(available)
+            Some((candidate.clone(), plan))
+        })
+        .collect())
 }
 
 /// Whether the firm could add itself to the agent: every package is assignable.
 pub(crate) fn self_possible(state: &AppState, agent: &StoredSystemUser) -> ApiResult<bool> {
     Ok(plan_self(state.catalogue, &agent.access_packages)
-        .map_err(|e| ApiError::internal(format!("stored data do not match the catalogue: {e}")))?
+        .map_err(catalogue_mismatch)?
         .is_some())
 }
 
@@ -287,7 +272,7 @@ pub(crate) async fn plan_for(
         &candidate.relations,
         &agent.access_packages,
     )
-    .map_err(|e| ApiError::internal(format!("stored data do not match the catalogue: {e}")))?;
+    .map_err(catalogue_mismatch)?;
     match plan {
         Ok(packages) => Ok(NewClientDelegation { client, packages }),
         Err(missing) => Err(super::auth_problem(
@@ -405,7 +390,7 @@ async fn party_clients(
             candidate.unit_type.as_deref(),
             &candidate.relations,
         )
-        .map_err(|e| ApiError::internal(format!("stored data do not match the catalogue: {e}")))?;
+        .map_err(catalogue_mismatch)?;
         let packages: Vec<String> = provided.into_iter().map(|p| p.package).collect();
         if wanted.iter().all(|w| packages.contains(w)) {
             out.push(PartyClientDto {
@@ -600,7 +585,7 @@ pub(crate) async fn self_dto(
     agent: &StoredSystemUser,
 ) -> ApiResult<SelfDelegationDto> {
     let possible = plan_self(state.catalogue, &agent.access_packages)
-        .map_err(|e| ApiError::internal(format!("stored data do not match the catalogue: {e}")))?
+        .map_err(catalogue_mismatch)?
         .is_some();
     let delegated = agent_clients(state, agent.id)
         .await?
@@ -681,7 +666,7 @@ pub(crate) async fn add_firm_itself(
     let standing = access_manager(state, caller, firm.uuid).await?;
     let agent = owned_agent(state, firm, agent_id).await?;
     let packages = plan_self(state.catalogue, &agent.access_packages)
-        .map_err(|e| ApiError::internal(format!("stored data do not match the catalogue: {e}")))?
+        .map_err(catalogue_mismatch)?
         .ok_or_else(|| {
             problem(
                 64,
@@ -727,16 +712,35 @@ async fn remove_self(
 
 // ----- the vendor API: enduser/systemuser/… -----
 
-/// The vendor the end-user token was issued through: its `consumer` organisation, or a
-/// client id that a system of the agent's vendor lists.
-fn vendor_matches(caller: &Caller, agent: &StoredSystemUser, client_ids: &[String]) -> bool {
-    caller
+/// Whether the end-user token was issued through the agent's vendor: its `consumer`
+/// organisation, or a client id that the agent's system lists (read only when needed).
+async fn from_agents_vendor(
+    state: &AppState,
+    caller: &Caller,
+    agent: &StoredSystemUser,
+) -> ApiResult<bool> {
+    if caller
         .consumer_org
         .is_some_and(|org| org.as_str() == agent.vendor_org)
-        || caller
-            .client_id
-            .as_ref()
-            .is_some_and(|id| client_ids.contains(id))
+    {
+        return Ok(true);
+    }
+    let Some(client_id) = &caller.client_id else {
+        return Ok(false);
+    };
+    let system = state.store.system(&agent.system_id).await?;
+    Ok(system.is_some_and(|s| s.system.client_id.contains(client_id)))
+}
+
+/// AUTH-00023 (401) for an end-user token that names no vendor at all.
+fn require_vendor(caller: &Caller) -> ApiResult<()> {
+    if caller.consumer_org.is_none() && caller.client_id.is_none() {
+        return Err(problem(
+            23,
+            "the token names no vendor: use a token issued through the vendor's client",
+        ));
+    }
+    Ok(())
 }
 
 /// AUTH.VLD-00014 (400): no `agent` parameter, or no such agent for this vendor. Another
@@ -768,15 +772,8 @@ async fn vendor_agent(
         .await?
         .filter(|u| !u.is_deleted)
         .ok_or_else(|| unknown_agent("no system user with this id"))?;
-    let system = state.store.system(&user.system_id).await?;
-    let client_ids = system.map(|s| s.system.client_id).unwrap_or_default();
-    if caller.consumer_org.is_none() && caller.client_id.is_none() {
-        return Err(problem(
-            23,
-            "the token names no vendor: use a token issued through the vendor's client",
-        ));
-    }
-    if !vendor_matches(caller, &user, &client_ids) {
+    require_vendor(caller)?;
+    if !from_agents_vendor(state, caller, &user).await? {
         return Err(unknown_agent("no system user with this id"));
     }
     if user.user_type != SystemUserType::Agent {
@@ -831,12 +828,7 @@ async fn vendor_agents(
         .organization(&org)
         .await?
         .ok_or_else(|| problem(0, format!("organisation {org} is not in the register")))?;
-    if caller.consumer_org.is_none() && caller.client_id.is_none() {
-        return Err(problem(
-            23,
-            "the token names no vendor: use a token issued through the vendor's client",
-        ));
-    }
+    require_vendor(&caller)?;
     client_administrator(&state, &caller, firm.uuid).await?;
     let mut agents = Vec::new();
     for user in state
@@ -844,9 +836,7 @@ async fn vendor_agents(
         .system_users_of(&org_of(&firm), SystemUserType::Agent)
         .await?
     {
-        let system = state.store.system(&user.system_id).await?;
-        let client_ids = system.map(|s| s.system.client_id).unwrap_or_default();
-        if vendor_matches(&caller, &user, &client_ids) {
+        if from_agents_vendor(&state, &caller, &user).await? {
             let packages = user.access_packages.clone();
             let mut dto = SystemUserDto::external(user);
             dto.access_packages = Some(
