@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use hyper::body::Bytes;
+
 use cedar_policy::{Authorizer, Context, Entities, EntityUid, PolicySet, RestrictedExpression};
 use criterion::Criterion;
 use systembruker_bench::{
@@ -48,8 +50,13 @@ fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// (resident, peak resident) MiB of this process.
 fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_of("/proc/self/status")
+}
+
+fn rss_of(status_file: &str) -> (f64, f64) {
+    let status = std::fs::read_to_string(status_file).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -183,7 +190,11 @@ fn main() {
     let scale = Scale::from_env();
     let count: usize = env_or("SB_BENCH_QUESTIONS", 20_000);
     let http_secs: u64 = env_or("SB_BENCH_HTTP_SECS", 10);
-    let connections: usize = env_or("SB_BENCH_HTTP_CONNECTIONS", 32);
+    let connection_counts: Vec<usize> = std::env::var("SB_BENCH_HTTP_CONNECTIONS")
+        .unwrap_or_else(|_| "4,8,16,32".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
     let path = std::env::var("SB_BENCH_DB")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| {
@@ -365,12 +376,50 @@ fn main() {
     });
     group.finish();
 
-    let http = runtime.block_on(http_load(
-        state,
-        &prepared,
-        connections,
-        Duration::from_secs(http_secs),
-    ));
+    // Over HTTP: the real server in a process of its own, on the same database file.
+    drop(state);
+    let mut answers = Vec::with_capacity(prepared.len());
+    for p in &prepared {
+        let permit = Pdp::decide(&policies[&p.question.resource], &xacml_request(p)).decision
+            == Decision::Permit;
+        answers.push((Bytes::from(p.question.json()), Some(permit)));
+    }
+    let answers = Arc::new(answers);
+    let (server, warm_secs) = runtime.block_on(async {
+        let server = Server::start(&path).await;
+        // The same warm-up as in process: every policy once, then every question.
+        let warm = Instant::now();
+        let every_policy: Arc<Vec<(Bytes, Option<bool>)>> = Arc::new(
+            (0..scale.resources)
+                .map(|r| {
+                    let q = Question {
+                        person: 0,
+                        org: 0,
+                        resource: r,
+                        action: "read",
+                    };
+                    (Bytes::from(q.json()), None)
+                })
+                .collect(),
+        );
+        http_load(&server, &every_policy, 8, None).await;
+        http_load(&server, &answers, 8, None).await;
+        (server, warm.elapsed().as_secs_f64())
+    });
+    let (server_warm, _) = server.rss_mib();
+    let runs: Vec<HttpRun> = connection_counts
+        .iter()
+        .map(|&connections| {
+            runtime.block_on(http_load(
+                &server,
+                &answers,
+                connections,
+                Some(Duration::from_secs(http_secs)),
+            ))
+        })
+        .collect();
+    let (server_end, server_peak) = server.rss_mib();
+    drop(server);
     let (rss_end, rss_peak) = rss_mib();
 
     println!("\n## results (scale {:?})\n", scale);
@@ -388,75 +437,178 @@ fn main() {
         "| context handler: counters + PIP + policy (in-process) | {:.2} | {:.2} |",
         handler.0, handler.1
     );
+    println!("\n| HTTP on loopback, server process | decisions/s | median µs | p99 µs |");
+    println!("|---|---|---|---|");
+    for run in &runs {
+        println!(
+            "| {} connections, {} s | {:.0} | {:.0} | {:.0} |",
+            run.connections, http_secs, run.rate, run.p50_us, run.p99_us
+        );
+    }
     println!(
-        "| HTTP on loopback, {} connections | {:.0} | {:.0} |",
-        connections, http.1, http.2
+        "\nserver process: warm-up over HTTP {warm_secs:.1} s; RSS after warm-up {server_warm:.0} MiB, \
+         at end {server_end:.0} MiB, peak {server_peak:.0} MiB"
     );
     println!(
-        "\nHTTP: {:.0} decisions/s over {} s; RSS after warm-up {:.0} MiB, at end {:.0} MiB, peak {:.0} MiB",
-        http.0, http_secs, rss_warm, rss_end, rss_peak
+        "bench process (in-process runs, load client): RSS after its warm-up {rss_warm:.0} MiB, \
+         at end {rss_end:.0} MiB, peak {rss_peak:.0} MiB"
     );
 }
 
-/// Serves the app on loopback and drives it with `connections` concurrent keep-alive
-/// clients for `duration`: (requests/s, p50 µs, p99 µs).
-async fn http_load(
-    state: AppState,
-    prepared: &[Prepared],
+/// The benchmark's view of a running `systembruker serve` process on the bench data.
+struct Server {
+    child: std::process::Child,
+    base: String,
+    token: String,
+}
+
+impl Server {
+    /// Starts the release binary on the bench database with the test tools on (`--dev`,
+    /// for a real resource-owner token; no demo data is loaded), and waits until ready.
+    async fn start(db: &std::path::Path) -> Server {
+        let binary = std::env::var("SB_BENCH_SERVER").map_or_else(
+            |_| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../target/release/systembruker")
+            },
+            std::path::PathBuf::from,
+        );
+        assert!(
+            binary.exists(),
+            "{} is missing: run `cargo build --release -p systembruker` first (or set SB_BENCH_SERVER)",
+            binary.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(db.with_extension("server.log")).unwrap();
+        let child = std::process::Command::new(&binary)
+            .args(["serve", "--dev", "--log-format", "json"])
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database-url")
+            .arg(format!("sqlite://{}", db.display()))
+            .arg("--admin-token")
+            .arg(TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        // Skatteetaten (the resource owner) asks, as in production, with its own token.
+        let url = format!(
+            "{base}/testtools/api/GetEnterpriseToken?orgNo=974761076&scopes=altinn:authorization/authorize&ttl=3600"
+        );
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let token = loop {
+            assert!(Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if let Ok(response) = reqwest::get(&url).await
+                && response.status().is_success()
+            {
+                break response
+                    .text()
+                    .await
+                    .unwrap()
+                    .trim()
+                    .trim_matches('"')
+                    .to_string();
+            }
+        };
+        Server { child, base, token }
+    }
+
+    fn rss_mib(&self) -> (f64, f64) {
+        rss_of(&format!("/proc/{}/status", self.child.id()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one HTTP load run measured.
+struct HttpRun {
     connections: usize,
-    duration: Duration,
-) -> (f64, f64, f64) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/authorization/api/v1/authorize",
-        listener.local_addr().unwrap()
-    );
-    let app = systembruker_http::app(state);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(systembruker_http::serve(listener, app, async move {
-        let _ = stop_rx.await;
-    }));
-    let bodies: Arc<Vec<String>> = Arc::new(prepared.iter().map(|p| p.question.json()).collect());
+    rate: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+/// Drives the server with `connections` concurrent keep-alive HTTP/1.1 connections for
+/// `duration`, each sending the prepared questions in turn, and checks every answer's
+/// decision against the one the engines agreed on.
+async fn http_load(
+    server: &Server,
+    bodies: &Arc<Vec<(Bytes, Option<bool>)>>,
+    connections: usize,
+    duration: Option<Duration>,
+) -> HttpRun {
+    let authority = server.base.trim_start_matches("http://").to_string();
+    let authorization = format!("Bearer {}", server.token);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut workers = Vec::new();
     for w in 0..connections {
-        let (bodies, stop, url) = (bodies.clone(), stop.clone(), url.clone());
+        let (bodies, stop) = (bodies.clone(), stop.clone());
+        let (authority, authorization) = (authority.clone(), authorization.clone());
         workers.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .unwrap();
-            let mut times = Vec::new();
-            let mut k = w;
-            while !stop.load(Ordering::Relaxed) {
-                let body = bodies[k % bodies.len()].clone();
-                k += connections;
-                let t = Instant::now();
-                let response = client
-                    .post(&url)
-                    .bearer_auth(TOKEN)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
+            let stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                     .await
                     .unwrap();
-                assert!(response.status().is_success());
-                response.bytes().await.unwrap();
+            tokio::spawn(connection);
+            let mut times = Vec::new();
+            let mut k = w;
+            // Without a duration: each question once (the warm-up).
+            while !stop.load(Ordering::Relaxed) && (duration.is_some() || k < bodies.len()) {
+                let (body, permit) = &bodies[k % bodies.len()];
+                k += connections;
+                let request = hyper::Request::post("/authorization/api/v1/authorize")
+                    .header("host", authority.as_str())
+                    .header("authorization", authorization.as_str())
+                    .header("content-type", "application/json")
+                    .body(http_body_util::Full::new(body.clone()))
+                    .unwrap();
+                let t = Instant::now();
+                let response = sender.send_request(request).await.unwrap();
+                assert!(response.status().is_success(), "{}", response.status());
+                let answer = http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .unwrap()
+                    .to_bytes();
                 times.push(t.elapsed());
+                if let Some(permit) = permit {
+                    let said_permit = answer.windows(8).any(|w| w == b"\"Permit\"");
+                    assert_eq!(said_permit, *permit, "HTTP answer differs from the engines");
+                }
             }
             times
         }));
     }
-    tokio::time::sleep(duration).await;
-    stop.store(true, Ordering::Relaxed);
+    if let Some(duration) = duration {
+        tokio::time::sleep(duration).await;
+        stop.store(true, Ordering::Relaxed);
+    }
     let mut all = Vec::new();
     for w in workers {
         all.extend(w.await.unwrap());
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let _ = stop_tx.send(());
     let rate = all.len() as f64 / elapsed;
-    let (p50, p99) = percentiles(&mut all);
-    (rate, p50, p99)
+    let (p50_us, p99_us) = percentiles(&mut all);
+    HttpRun {
+        connections,
+        rate,
+        p50_us,
+        p99_us,
+    }
 }

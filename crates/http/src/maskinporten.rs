@@ -2,7 +2,8 @@
 //! keys and metadata, the operator API for clients, keys and scopes, and the verifier
 //! that lets every API accept the platform's tokens.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -92,7 +93,30 @@ impl TokenMetrics {
 // ----- verifying our tokens for every API -----
 
 /// Accepts the platform's own tokens in `Authorization: Bearer`.
-pub struct PlatformTokens(pub Arc<TokenService>);
+pub struct PlatformTokens {
+    service: Arc<TokenService>,
+    /// Tokens verified before, by their exact text, with the caller they gave and their
+    /// `exp`. A token's signature and claims cannot change, so a repeated call with the
+    /// same token only needs its expiry checked again, not an RSA verification.
+    verified: Mutex<HashMap<String, (Caller, i64)>>,
+}
+
+/// Verified tokens kept before the cache starts over.
+const VERIFIED_TOKENS: usize = 10_000;
+
+impl PlatformTokens {
+    pub fn new(service: Arc<TokenService>) -> Self {
+        Self {
+            service,
+            verified: Mutex::default(),
+        }
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Caller, i64)>> {
+        // A plain map behind the lock: usable after a panic elsewhere.
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 #[async_trait::async_trait]
 impl TokenVerifier for PlatformTokens {
@@ -100,8 +124,26 @@ impl TokenVerifier for PlatformTokens {
         if token.split('.').count() != 3 {
             return Ok(None);
         }
-        match self.0.verify_access_token(token).await {
-            Ok(verified) => caller_from(verified).map(Some),
+        let now = Utc::now().timestamp();
+        if let Some((caller, exp)) = self.verified().get(token)
+            && now < *exp
+        {
+            return Ok(Some(caller.clone()));
+        }
+        match self.service.verify_access_token(token).await {
+            Ok(verified) => {
+                let exp = verified.claims.exp;
+                let caller = caller_from(verified)?;
+                let mut cache = self.verified();
+                if cache.len() >= VERIFIED_TOKENS {
+                    cache.retain(|_, (_, exp)| now < *exp);
+                    if cache.len() >= VERIFIED_TOKENS {
+                        cache.clear();
+                    }
+                }
+                cache.insert(token.to_string(), (caller.clone(), exp));
+                Ok(Some(caller))
+            }
             Err(VerifyError::NotOurs(why)) => {
                 tracing::debug!(%why, "bearer token not issued by this platform");
                 Ok(None)

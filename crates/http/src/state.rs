@@ -125,7 +125,7 @@ impl AppState {
         mut auth: Authenticator,
         tokens: Arc<systembruker_token::TokenService>,
     ) -> Self {
-        auth.add(Arc::new(PlatformTokens(tokens.clone())));
+        auth.add(Arc::new(PlatformTokens::new(tokens.clone())));
         let token_metrics = TokenMetrics::default();
         let catalogue = Catalogue::builtin();
         let metrics = Arc::new(Metrics::default());

@@ -11,8 +11,10 @@ macro_rules! trusted_sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+mod batch;
 mod clients;
 mod delegations;
+mod direct;
 mod error;
 mod history;
 mod maskinporten;

@@ -1,10 +1,12 @@
 //! The token service's ports on SQL: Maskinporten clients and keys, scopes and their
 //! access lists, used assertion ids, and the service's signing keys.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, MutexGuard};
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 use systembruker_domain::OrgNumber;
 use systembruker_token::jwk::RsaJwk;
 use systembruker_token::ports::{
@@ -14,6 +16,8 @@ use systembruker_token::ports::{
 use systembruker_token::{PortError, PortResult};
 use uuid::Uuid;
 
+use crate::batch::Round;
+use crate::direct::DirectSqlite;
 use crate::sql::parse_uuid;
 use crate::{SqlStore, StoreError, StoreResult, now_millis};
 
@@ -212,6 +216,27 @@ impl ClientRegistry for SqlStore {
     }
 
     async fn client_by_key(&self, kid: &str) -> PortResult<Option<(Client, ClientKey)>> {
+        let version = self.counters().await?.maskinporten;
+        if let Some(hit) = self
+            .config_cache()
+            .hit(version, |c| c.by_kid.get(kid).cloned())
+        {
+            return Ok(hit);
+        }
+        let found = self.client_by_key_uncached(kid).await?;
+        self.config_cache()
+            .keep(version, |c| c.by_kid.insert(kid.to_string(), found.clone()));
+        Ok(found)
+    }
+}
+
+impl SqlStore {
+    fn config_cache(&self) -> MutexGuard<'_, ConfigCache> {
+        // Plain maps behind the lock: usable after a panic elsewhere.
+        self.mp_config.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn client_by_key_uncached(&self, kid: &str) -> PortResult<Option<(Client, ClientKey)>> {
         let row = sqlx::query(trusted_sql!(
             "SELECT {CLIENT_COLUMNS}, {KEY_COLUMNS} FROM mp_client_keys k \
              JOIN mp_clients c ON c.client_id = k.client_id WHERE k.kid = $1"
@@ -361,6 +386,27 @@ impl ScopeRegistry for SqlStore {
         if scopes.is_empty() {
             return Ok(Vec::new());
         }
+        let version = self.counters().await?.maskinporten;
+        let key = (consumer.to_string(), scopes.to_vec());
+        if let Some(hit) = self
+            .config_cache()
+            .hit(version, |c| c.access.get(&key).cloned())
+        {
+            return Ok(hit);
+        }
+        let access = self.scope_access_uncached(scopes, consumer).await?;
+        self.config_cache()
+            .keep(version, |c| c.access.insert(key, access.clone()));
+        Ok(access)
+    }
+}
+
+impl SqlStore {
+    async fn scope_access_uncached(
+        &self,
+        scopes: &[String],
+        consumer: &OrgNumber,
+    ) -> PortResult<Vec<ScopeAccess>> {
         let mut owners = sqlx::query(trusted_sql!(
             "SELECT scope, owner_org FROM mp_scopes WHERE scope IN ({})",
             placeholders(1, scopes.len())
@@ -404,47 +450,173 @@ impl ScopeRegistry for SqlStore {
 /// Expired assertion ids are deleted on every this many inserts.
 const JTI_PURGE_EVERY: u64 = 512;
 static JTI_INSERTS: AtomicU64 = AtomicU64::new(0);
+/// Rows per statement when a round remembers many jtis (4 binds each).
+const JTI_ROWS_PER_STATEMENT: usize = 200;
 
 #[async_trait::async_trait]
 impl ReplayGuard for SqlStore {
     async fn remember_jti(&self, client_id: Uuid, jti: &str, expires_at: i64) -> PortResult<bool> {
-        let now = now_millis() / 1000;
-        // One statement decides: a new row, or an expired row taken over, counts as the
-        // first use; a live row leaves the statement with no effect. The primary key
-        // makes this hold across processes.
-        let first_use = sqlx::query(
-            "INSERT INTO mp_used_jti (client_id, jti, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
-             WHERE mp_used_jti.expires_at < $4",
-        )
-        .bind(client_id.to_string())
-        .bind(jti)
-        .bind(expires_at)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map_err(port)?
-        .rows_affected()
-            == 1;
-        if JTI_INSERTS
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(JTI_PURGE_EVERY)
-        {
-            self.purge_expired_jtis(now).await?;
+        let first_use = JtiUse {
+            client_id: client_id.to_string(),
+            jti: jti.to_string(),
+            expires_at,
+        };
+        Ok(self.jtis.run(first_use).await.map_err(StoreError::from)??)
+    }
+}
+
+/// Deletes expired jtis once every [`JTI_PURGE_EVERY`] inserts (counted over all paths).
+async fn purge_now_and_then(pool: &AnyPool, inserted: usize, now: i64) {
+    let inserted = u64::try_from(inserted).unwrap_or(u64::MAX);
+    let before = JTI_INSERTS.fetch_add(inserted, Ordering::Relaxed);
+    if before / JTI_PURGE_EVERY != (before + inserted) / JTI_PURGE_EVERY
+        && let Err(err) = purge_expired_jtis(pool, now).await
+    {
+        // The rows stay until the next purge; nothing is decided by their presence.
+        tracing::warn!(error = %err, "expired assertion ids could not be purged");
+    }
+}
+
+/// One use of an assertion id, queued for a round of [`remember_jtis`].
+pub(crate) struct JtiUse {
+    pub(crate) client_id: String,
+    pub(crate) jti: String,
+    pub(crate) expires_at: i64,
+}
+
+/// The round that remembers jtis: on a SQLite file through the direct connection
+/// (`direct.rs`) unless another writer holds the lock, else through the pool.
+pub(crate) fn jti_round(
+    pool: AnyPool,
+    direct: Option<Arc<DirectSqlite>>,
+) -> Round<JtiUse, StoreResult<bool>> {
+    Box::new(move |uses: Vec<JtiUse>| {
+        let (pool, direct) = (pool.clone(), direct.clone());
+        Box::pin(async move { remember_jtis(&pool, direct.as_deref(), uses).await })
+    })
+}
+
+/// Records every jti of a round; for each use, whether it was the first. A new row, or
+/// an expired row taken over, is a first use; a live row is left alone and not returned
+/// by the statement. The primary key makes this hold across processes; within one round
+/// only the first of two equal uses can be first.
+async fn remember_jtis(
+    pool: &AnyPool,
+    direct: Option<&DirectSqlite>,
+    uses: Vec<JtiUse>,
+) -> Vec<StoreResult<bool>> {
+    let now = now_millis() / 1000;
+    let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, one) in uses.iter().enumerate() {
+        first_of.entry((&one.client_id, &one.jti)).or_insert(i);
+    }
+    let mut candidates: Vec<&JtiUse> = first_of.values().map(|&i| &uses[i]).collect();
+    candidates.sort_by_key(|one| (&one.client_id, &one.jti));
+    let mut recorded: HashSet<(String, String)> = HashSet::new();
+    for chunk in candidates.chunks(JTI_ROWS_PER_STATEMENT) {
+        let inserted = match direct.and_then(|direct| direct.remember_jtis(chunk, now)) {
+            Some(inserted) => inserted,
+            None => insert_jtis(pool, chunk, now).await,
+        };
+        match inserted {
+            Ok(rows) => recorded.extend(rows),
+            Err(err) => return uses.iter().map(|_| Err(err.clone())).collect(),
         }
-        Ok(first_use)
+    }
+    purge_now_and_then(pool, uses.len(), now).await;
+    uses.iter()
+        .enumerate()
+        .map(|(i, one)| {
+            let key = (one.client_id.as_str(), one.jti.as_str());
+            Ok(first_of.get(&key) == Some(&i)
+                && recorded.contains(&(one.client_id.clone(), one.jti.clone())))
+        })
+        .collect()
+}
+
+/// The multi-row upsert for `rows` jtis: `$1` is now, then client_id, jti, expires_at
+/// per row. Returns the (client_id, jti) rows it inserted or took over.
+pub(crate) fn jti_upsert(rows: usize) -> String {
+    let values = (0..rows)
+        .map(|r| format!("(${}, ${}, ${})", 3 * r + 2, 3 * r + 3, 3 * r + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO mp_used_jti (client_id, jti, expires_at) VALUES {values} \
+         ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+         WHERE mp_used_jti.expires_at < $1 RETURNING client_id, jti"
+    )
+}
+
+/// [`jti_upsert`] through the pool.
+async fn insert_jtis(
+    pool: &AnyPool,
+    rows: &[&JtiUse],
+    now: i64,
+) -> StoreResult<Vec<(String, String)>> {
+    let sql = jti_upsert(rows.len());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for row in rows {
+        query = query
+            .bind(row.client_id.as_str())
+            .bind(row.jti.as_str())
+            .bind(row.expires_at);
+    }
+    let returned = query.fetch_all(pool).await?;
+    returned
+        .iter()
+        .map(|row| Ok((row.try_get("client_id")?, row.try_get("jti")?)))
+        .collect()
+}
+
+async fn purge_expired_jtis(pool: &AnyPool, now: i64) -> StoreResult<u64> {
+    Ok(sqlx::query("DELETE FROM mp_used_jti WHERE expires_at < $1")
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
+/// What the token endpoint read of clients, keys and scope access, tagged with the
+/// Maskinporten counter it was read under. Entries read after the counter are at least
+/// that new; when the counter moves, everything goes.
+#[derive(Default)]
+pub(crate) struct ConfigCache {
+    version: i64,
+    by_kid: HashMap<String, Option<(Client, ClientKey)>>,
+    access: HashMap<(String, Vec<String>), Vec<ScopeAccess>>,
+}
+
+/// Entries per map before the cache starts over (unknown kids are remembered too).
+const CONFIG_CACHE_ENTRIES: usize = 10_000;
+
+impl ConfigCache {
+    /// `look` in the cache, if it is of counter `version`.
+    fn hit<T>(&self, version: i64, look: impl FnOnce(&Self) -> Option<T>) -> Option<T> {
+        (self.version == version).then(|| look(self)).flatten()
+    }
+
+    /// Keeps what `store` inserts, read after the counter was `version`, unless the
+    /// cache already belongs to a newer counter.
+    fn keep<T>(&mut self, version: i64, store: impl FnOnce(&mut Self) -> T) {
+        if version > self.version
+            || self.by_kid.len() >= CONFIG_CACHE_ENTRIES
+            || self.access.len() >= CONFIG_CACHE_ENTRIES
+        {
+            self.by_kid.clear();
+            self.access.clear();
+            self.version = self.version.max(version);
+        }
+        if version == self.version {
+            store(self);
+        }
     }
 }
 
 impl SqlStore {
     /// Deletes assertion ids that expired before `now` (unix seconds); returns how many.
     pub async fn purge_expired_jtis(&self, now: i64) -> PortResult<u64> {
-        Ok(sqlx::query("DELETE FROM mp_used_jti WHERE expires_at < $1")
-            .bind(now)
-            .execute(self.pool())
-            .await
-            .map_err(port)?
-            .rows_affected())
+        Ok(purge_expired_jtis(self.pool(), now).await?)
     }
 }
 

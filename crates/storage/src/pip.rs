@@ -73,7 +73,8 @@ impl RoleFacts for SubjectFacts {
 
 #[async_trait::async_trait]
 pub trait PipStore {
-    /// The current change counters: one primary-key read.
+    /// The current change counters: as of a moment after the call began (concurrent
+    /// callers may share one read of the database).
     async fn authz_versions(&self) -> StoreResult<AuthzVersions>;
     /// Every fact about `subject` acting for `party` (see [`SubjectFacts`]).
     async fn subject_facts(&self, subject: Uuid, party: Uuid) -> StoreResult<SubjectFacts>;
@@ -195,19 +196,7 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl PipStore for SqlStore {
     async fn authz_versions(&self) -> StoreResult<AuthzVersions> {
-        let rows = sqlx::query("SELECT id, version FROM authz_versions")
-            .fetch_all(self.pool())
-            .await?;
-        let mut versions = AuthzVersions::default();
-        for row in rows {
-            let id: i64 = row.try_get("id")?;
-            let version: i64 = row.try_get("version")?;
-            match id {
-                1 => versions.facts = version,
-                _ => versions.policies = version,
-            }
-        }
-        Ok(versions)
+        Ok(self.counters().await?.authz)
     }
 
     async fn subject_facts(&self, subject: Uuid, party: Uuid) -> StoreResult<SubjectFacts> {

@@ -1,11 +1,15 @@
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 
-use crate::{HealthCheck, StoreError, StoreResult};
+use crate::batch::Batcher;
+use crate::direct::DirectSqlite;
+use crate::maskinporten::{ConfigCache, JtiUse, jti_round};
+use crate::{AuthzVersions, HealthCheck, StoreError, StoreResult};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -21,6 +25,38 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// Concurrent reads of the change counters share one statement (see `batch.rs`).
+    counters: Arc<Batcher<(), StoreResult<Counters>>>,
+    /// Concurrent token requests remember their jtis in one statement.
+    pub(crate) jtis: Arc<Batcher<JtiUse, StoreResult<bool>>>,
+    /// Clients, keys and scope access, valid while the Maskinporten counter stands still.
+    pub(crate) mp_config: Arc<Mutex<ConfigCache>>,
+    /// On a SQLite file: the counters and jtis without a thread hand-over (`direct.rs`).
+    pub(crate) direct: Option<Arc<DirectSqlite>>,
+}
+
+/// Every change counter of the database, read in one statement. They only grow, and
+/// triggers move them in the same transaction as the change they count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Counters {
+    pub(crate) authz: AuthzVersions,
+    /// Maskinporten clients, keys, scopes and scope access (migration 0006).
+    pub(crate) maskinporten: i64,
+}
+
+/// Reads every change counter as `(id, version)` rows, for [`Counters::set`].
+pub(crate) const COUNTERS_SQL: &str = "SELECT id, version FROM authz_versions \
+     UNION ALL SELECT 3 AS id, version FROM mp_config_version";
+
+impl Counters {
+    /// Takes one row of [`COUNTERS_SQL`]: 1 facts, 2 policies, 3 Maskinporten.
+    pub(crate) fn set(&mut self, id: i64, version: i64) {
+        match id {
+            1 => self.authz.facts = version,
+            2 => self.authz.policies = version,
+            _ => self.maskinporten = version,
+        }
+    }
 }
 
 impl SqlStore {
@@ -50,7 +86,29 @@ impl SqlStore {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        let direct = match backend {
+            Backend::Sqlite => DirectSqlite::open(&url)?.map(Arc::new),
+            Backend::Postgres => None,
+        };
+        Ok(Self {
+            counters: Batcher::new(counters_round(pool.clone())),
+            jtis: Batcher::new(jti_round(pool.clone(), direct.clone())),
+            direct,
+            mp_config: Arc::default(),
+            pool,
+            backend,
+        })
+    }
+
+    /// The change counters, as of a moment after this call began: concurrent callers
+    /// share one read, but never one that started before they asked.
+    pub(crate) async fn counters(&self) -> StoreResult<Counters> {
+        if let Some(direct) = &self.direct
+            && let Some(read) = direct.counters()
+        {
+            return read;
+        }
+        self.counters.run(()).await?
     }
 
     /// Connects and brings the schema up to date.
@@ -108,6 +166,25 @@ impl HealthCheck for SqlStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+fn counters_round(pool: AnyPool) -> crate::batch::Round<(), StoreResult<Counters>> {
+    Box::new(move |callers: Vec<()>| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            let read = read_counters(&pool).await;
+            callers.iter().map(|()| read.clone()).collect()
+        })
+    })
+}
+
+async fn read_counters(pool: &AnyPool) -> StoreResult<Counters> {
+    let rows = sqlx::query(COUNTERS_SQL).fetch_all(pool).await?;
+    let mut counters = Counters::default();
+    for row in rows {
+        counters.set(row.try_get("id")?, row.try_get("version")?);
+    }
+    Ok(counters)
 }
 
 /// Reads a column that holds a UUID as text.

@@ -17,6 +17,7 @@ systembruker_storage::storage_tests!(
     scopes_and_access_lists,
     jti_is_single_use_until_expiry,
     concurrent_jti_has_one_winner,
+    a_round_of_jtis_has_one_winner_per_jti,
     signing_keys_round_trip,
 );
 
@@ -210,6 +211,36 @@ async fn concurrent_jti_has_one_winner(store: SqlStore) {
     assert_eq!(winners, 1);
 }
 
+/// Many token requests at once share rounds of one statement; each jti still has exactly
+/// one first use, also when the same jti comes several times in one round.
+async fn a_round_of_jtis_has_one_winner_per_jti(store: SqlStore) {
+    let client = Uuid::new_v4();
+    let expires = chrono::Utc::now().timestamp() + 60;
+    assert!(store.remember_jti(client, "used-3", expires).await.unwrap());
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = store.clone();
+            let jti = format!("used-{}", i % 16);
+            tokio::spawn(async move {
+                (
+                    jti.clone(),
+                    store.remember_jti(client, &jti, expires).await.unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut winners = std::collections::HashMap::new();
+    for task in tasks {
+        let (jti, first) = task.await.unwrap();
+        *winners.entry(jti).or_insert(0) += usize::from(first);
+    }
+    assert_eq!(winners.len(), 16);
+    for (jti, count) in winners {
+        let expected = usize::from(jti != "used-3");
+        assert_eq!(count, expected, "{jti}: first uses");
+    }
+}
+
 async fn signing_keys_round_trip(store: SqlStore) {
     let key = StoredSigningKey {
         kid: "k".into(),
@@ -249,4 +280,120 @@ async fn jti_race_across_two_stores_on_one_postgres() {
             "round {round}: exactly one store may win"
         );
     }
+}
+
+/// Keys and scope access are kept in memory between token requests; a change made by
+/// another process (another pool on the same database) is seen by the very next read.
+async fn config_changes_elsewhere_are_seen_at_once(reader: SqlStore, writer: SqlStore) {
+    let c = client();
+    writer.create_client(&c).await.unwrap();
+    let mut k = key(c.client_id, "cached");
+    k.expires_at = i64::MAX;
+    writer.add_client_keys(&[k]).await.unwrap();
+    let scopes = vec!["skatteetaten:kravogbetalinger".to_string()];
+    writer
+        .register_scope(&RegisteredScope {
+            name: scopes[0].clone(),
+            owner_org: org(SKATTEETATEN),
+            description: None,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    writer
+        .grant_scope_access(&scopes[0], &org(SMARTCLOUD))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert!(reader.client_by_key("cached").await.unwrap().is_some());
+        assert!(
+            reader
+                .scope_access(&scopes, &org(SMARTCLOUD))
+                .await
+                .unwrap()[0]
+                .granted
+        );
+    }
+    assert!(
+        writer
+            .remove_client_key(c.client_id, "cached")
+            .await
+            .unwrap()
+    );
+    assert!(reader.client_by_key("cached").await.unwrap().is_none());
+    assert!(
+        writer
+            .revoke_scope_access(&scopes[0], &org(SMARTCLOUD))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !reader
+            .scope_access(&scopes, &org(SMARTCLOUD))
+            .await
+            .unwrap()[0]
+            .granted
+    );
+    // A kid unknown at first and added later is found on the next read too.
+    assert!(reader.client_by_key("later").await.unwrap().is_none());
+    let mut later = key(c.client_id, "later");
+    later.expires_at = i64::MAX;
+    writer.add_client_keys(&[later]).await.unwrap();
+    assert!(reader.client_by_key("later").await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_config_changes_elsewhere_are_seen_at_once() {
+    let url = testing::sqlite_url();
+    let reader = SqlStore::open(&url).await.unwrap();
+    let writer = SqlStore::open(&url).await.unwrap();
+    config_changes_elsewhere_are_seen_at_once(reader, writer).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_config_changes_elsewhere_are_seen_at_once() {
+    let Some(server) = testing::postgres_server_url() else {
+        return;
+    };
+    let url = testing::fresh_postgres_url(&server).await.unwrap();
+    let reader = SqlStore::open(&url).await.unwrap();
+    let writer = SqlStore::open(&url).await.unwrap();
+    config_changes_elsewhere_are_seen_at_once(reader, writer).await;
+}
+
+/// On SQLite the jti is first tried on a connection that never waits; while another
+/// connection holds the write lock it takes the pooled path, which waits, and the
+/// primary key still decides: the other writer's row makes this a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_jti_waits_for_another_writer_and_the_key_still_decides() {
+    let url = testing::sqlite_url();
+    let store = SqlStore::open(&url).await.unwrap();
+    let other = SqlStore::open(&url).await.unwrap();
+    let client = Uuid::new_v4();
+    let expires = chrono::Utc::now().timestamp() + 60;
+    let mut writer = other.pool().acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO mp_used_jti (client_id, jti, expires_at) VALUES ($1, 'held', $2)")
+        .bind(client.to_string())
+        .bind(expires)
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move { store.remember_jti(client, "held", expires).await })
+    };
+    // Reads go on during the write (WAL), and see the last commit.
+    assert!(store.client_by_key("nobody").await.unwrap().is_none());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the jti waits for the write lock");
+    sqlx::query("COMMIT").execute(&mut *writer).await.unwrap();
+    assert!(
+        !waiting.await.unwrap().unwrap(),
+        "the other writer used it first"
+    );
+    assert!(store.remember_jti(client, "fresh", expires).await.unwrap());
 }
