@@ -22,6 +22,7 @@ systembruker_http::server_tests!(
     resource_scope_is_registered_for_owner,
     every_protected_route_refuses_bad_tokens,
     rotated_keys_keep_old_tokens_valid,
+    a_remembered_token_still_expires,
 );
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -850,4 +851,27 @@ async fn jti_replay_is_refused_across_processes() {
     // A fresh jti works on the second process: the refusal was the replay, nothing else.
     let fresh = vendor.sign(vendor.claims());
     assert_eq!(request_token(&second, &fresh).await.0, 200);
+}
+
+/// Verified tokens are remembered by their text (no RSA verification per call), but the
+/// memory never outlives the token: after `exp` (and the 5 s leeway) it is refused.
+async fn a_remembered_token_still_expires(server: TestServer) {
+    let mut short = MintRequest::admin();
+    short.issued_at = Some(now() - 55);
+    short.lifetime = 57;
+    let token = server.state.tokens.mint(short).await.unwrap();
+    let client = reqwest::Client::new();
+    let status = || async {
+        client
+            .get(server.at("/admin/api/v1/maskinporten/clients"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(status().await, 200, "valid token");
+    assert_eq!(status().await, 200, "the same token, now from memory");
+    tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+    assert_eq!(status().await, 401, "expired, whether remembered or not");
 }
