@@ -294,7 +294,8 @@ fn main() {
         }
         map
     });
-    let mut permits = 0;
+    // The agreed answer per question, which the HTTP run checks again.
+    let mut agreed = Vec::with_capacity(prepared.len());
     for p in &prepared {
         let ours = Pdp::decide(&policies[&p.question.resource], &xacml_request(p)).decision
             == Decision::Permit;
@@ -310,8 +311,9 @@ fn main() {
             "context handler and engine disagree on {:?}",
             p.question
         );
-        permits += usize::from(ours);
+        agreed.push(ours);
     }
+    let permits = agreed.iter().filter(|&&permit| permit).count();
     println!(
         "questions: {} ({} Permit, {} NotApplicable); XACML, cedar and the context handler agree on all",
         prepared.len(),
@@ -378,13 +380,13 @@ fn main() {
 
     // Over HTTP: the real server in a process of its own, on the same database file.
     drop(state);
-    let mut answers = Vec::with_capacity(prepared.len());
-    for p in &prepared {
-        let permit = Pdp::decide(&policies[&p.question.resource], &xacml_request(p)).decision
-            == Decision::Permit;
-        answers.push((Bytes::from(p.question.json()), Some(permit)));
-    }
-    let answers = Arc::new(answers);
+    let answers: Arc<Vec<(Bytes, Option<bool>)>> = Arc::new(
+        prepared
+            .iter()
+            .zip(&agreed)
+            .map(|(p, &permit)| (Bytes::from(p.question.json()), Some(permit)))
+            .collect(),
+    );
     let (server, warm_secs) = runtime.block_on(async {
         let server = Server::start(&path).await;
         // The same warm-up as in process: every policy once, then every question.

@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
 use systembruker_domain::catalogue::Catalogue;
-use systembruker_storage::Store;
+use systembruker_storage::{Store, VersionedCache};
+use uuid::Uuid;
 
 use crate::auth::Authenticator;
 use crate::maskinporten::{PlatformTokens, TokenMetrics};
@@ -46,49 +47,13 @@ impl Config {
     }
 }
 
+/// Entries kept in each client-list cache; past this it starts over.
+const CACHED_LISTS: usize = 1024;
+
 /// Lists keyed by a firm or an agent, each tagged with the facts counter it was read at
 /// (authorization.md §3): a firm with 20,000 clients is listed from memory until a role,
 /// a delegation or a party's name changes anywhere (the counter then moves).
-pub struct VersionedCache<T> {
-    lists: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (i64, Arc<T>)>>,
-}
-
-impl<T> Default for VersionedCache<T> {
-    fn default() -> Self {
-        Self {
-            lists: std::sync::Mutex::default(),
-        }
-    }
-}
-
-/// Entries kept; past this the cache starts over.
-const CACHED_LISTS: usize = 1024;
-
-impl<T> VersionedCache<T> {
-    /// The entry for `key` if it was read at facts counter `version`.
-    pub fn get(&self, key: uuid::Uuid, version: i64) -> Option<Arc<T>> {
-        let lists = self
-            .lists
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        lists
-            .get(&key)
-            .filter(|(at, _)| *at == version)
-            .map(|(_, list)| list.clone())
-    }
-
-    /// Keeps `list`, read after the facts counter showed `version`.
-    pub fn put(&self, key: uuid::Uuid, version: i64, list: Arc<T>) {
-        let mut lists = self
-            .lists
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if lists.len() >= CACHED_LISTS {
-            lists.clear();
-        }
-        lists.insert(key, (version, list));
-    }
-}
+pub type ListCache<T> = VersionedCache<Uuid, Arc<Vec<T>>>;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -105,9 +70,9 @@ pub struct AppState {
     /// Token requests answered, by outcome (`systembruker_maskinporten_token_requests`).
     pub token_metrics: TokenMetrics,
     /// Client lists of accounting firms, by firm, valid while the facts counter stands still.
-    pub client_lists: Arc<VersionedCache<Vec<systembruker_storage::ClientCandidate>>>,
+    pub client_lists: Arc<ListCache<systembruker_storage::ClientCandidate>>,
     /// Delegated clients, by agent system user, likewise.
-    pub delegated_lists: Arc<VersionedCache<Vec<systembruker_storage::DelegatedClient>>>,
+    pub delegated_lists: Arc<ListCache<systembruker_storage::DelegatedClient>>,
 }
 
 impl AppState {
@@ -153,8 +118,8 @@ impl AppState {
             pdp,
             tokens,
             token_metrics,
-            client_lists: Arc::default(),
-            delegated_lists: Arc::default(),
+            client_lists: Arc::new(VersionedCache::new(CACHED_LISTS)),
+            delegated_lists: Arc::new(VersionedCache::new(CACHED_LISTS)),
         }
     }
 }

@@ -25,6 +25,7 @@ mod sql;
 mod systems;
 mod systemusers;
 pub mod testing;
+mod versioned;
 
 pub use clients::{ClientCandidate, ClientDelegationStore, DelegatedClient, NewClientDelegation};
 pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
@@ -40,6 +41,7 @@ pub use systemusers::{
     Approval, GrantChanges, Grants, NewSystemUser, RequestCreation, ResourceGrant,
     StoredChangeRequest, StoredRequest, StoredSystemUser, SystemUserKey, SystemUserStore,
 };
+pub use versioned::VersionedCache;
 
 /// Everything the platform stores, as one object the HTTP layer can hold.
 pub trait Store:

@@ -2,8 +2,8 @@
 //! access lists, used assertion ids, and the service's signing keys.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, MutexGuard};
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -217,25 +217,16 @@ impl ClientRegistry for SqlStore {
 
     async fn client_by_key(&self, kid: &str) -> PortResult<Option<(Client, ClientKey)>> {
         let version = self.counters().await?.maskinporten;
-        if let Some(hit) = self
-            .config_cache()
-            .hit(version, |c| c.by_kid.get(kid).cloned())
-        {
+        if let Some(hit) = self.mp_keys.get(kid, version) {
             return Ok(hit);
         }
         let found = self.client_by_key_uncached(kid).await?;
-        self.config_cache()
-            .keep(version, |c| c.by_kid.insert(kid.to_string(), found.clone()));
+        self.mp_keys.put(kid.to_string(), version, found.clone());
         Ok(found)
     }
 }
 
 impl SqlStore {
-    fn config_cache(&self) -> MutexGuard<'_, ConfigCache> {
-        // Plain maps behind the lock: usable after a panic elsewhere.
-        self.mp_config.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     async fn client_by_key_uncached(&self, kid: &str) -> PortResult<Option<(Client, ClientKey)>> {
         let row = sqlx::query(trusted_sql!(
             "SELECT {CLIENT_COLUMNS}, {KEY_COLUMNS} FROM mp_client_keys k \
@@ -388,15 +379,11 @@ impl ScopeRegistry for SqlStore {
         }
         let version = self.counters().await?.maskinporten;
         let key = (consumer.to_string(), scopes.to_vec());
-        if let Some(hit) = self
-            .config_cache()
-            .hit(version, |c| c.access.get(&key).cloned())
-        {
+        if let Some(hit) = self.mp_access.get(&key, version) {
             return Ok(hit);
         }
         let access = self.scope_access_uncached(scopes, consumer).await?;
-        self.config_cache()
-            .keep(version, |c| c.access.insert(key, access.clone()));
+        self.mp_access.put(key, version, access.clone());
         Ok(access)
     }
 }
@@ -450,7 +437,7 @@ impl SqlStore {
 /// Expired assertion ids are deleted on every this many inserts.
 const JTI_PURGE_EVERY: u64 = 512;
 static JTI_INSERTS: AtomicU64 = AtomicU64::new(0);
-/// Rows per statement when a round remembers many jtis (4 binds each).
+/// Rows per statement when a round remembers many jtis (3 binds each, plus `now`).
 const JTI_ROWS_PER_STATEMENT: usize = 200;
 
 #[async_trait::async_trait]
@@ -512,25 +499,25 @@ async fn remember_jtis(
     }
     let mut candidates: Vec<&JtiUse> = first_of.values().map(|&i| &uses[i]).collect();
     candidates.sort_by_key(|one| (&one.client_id, &one.jti));
-    let mut recorded: HashSet<(String, String)> = HashSet::new();
+    // The uses whose rows the statements inserted or took over: the first of each pair.
+    let mut first_uses: HashSet<usize> = HashSet::new();
     for chunk in candidates.chunks(JTI_ROWS_PER_STATEMENT) {
         let inserted = match direct.and_then(|direct| direct.remember_jtis(chunk, now)) {
             Some(inserted) => inserted,
             None => insert_jtis(pool, chunk, now).await,
         };
         match inserted {
-            Ok(rows) => recorded.extend(rows),
+            Ok(rows) => {
+                first_uses.extend(rows.iter().filter_map(|(client_id, jti)| {
+                    first_of.get(&(client_id.as_str(), jti.as_str()))
+                }))
+            }
             Err(err) => return uses.iter().map(|_| Err(err.clone())).collect(),
         }
     }
     purge_now_and_then(pool, uses.len(), now).await;
-    uses.iter()
-        .enumerate()
-        .map(|(i, one)| {
-            let key = (one.client_id.as_str(), one.jti.as_str());
-            Ok(first_of.get(&key) == Some(&i)
-                && recorded.contains(&(one.client_id.clone(), one.jti.clone())))
-        })
+    (0..uses.len())
+        .map(|i| Ok(first_uses.contains(&i)))
         .collect()
 }
 
@@ -577,41 +564,8 @@ async fn purge_expired_jtis(pool: &AnyPool, now: i64) -> StoreResult<u64> {
         .rows_affected())
 }
 
-/// What the token endpoint read of clients, keys and scope access, tagged with the
-/// Maskinporten counter it was read under. Entries read after the counter are at least
-/// that new; when the counter moves, everything goes.
-#[derive(Default)]
-pub(crate) struct ConfigCache {
-    version: i64,
-    by_kid: HashMap<String, Option<(Client, ClientKey)>>,
-    access: HashMap<(String, Vec<String>), Vec<ScopeAccess>>,
-}
-
-/// Entries per map before the cache starts over (unknown kids are remembered too).
-const CONFIG_CACHE_ENTRIES: usize = 10_000;
-
-impl ConfigCache {
-    /// `look` in the cache, if it is of counter `version`.
-    fn hit<T>(&self, version: i64, look: impl FnOnce(&Self) -> Option<T>) -> Option<T> {
-        (self.version == version).then(|| look(self)).flatten()
-    }
-
-    /// Keeps what `store` inserts, read after the counter was `version`, unless the
-    /// cache already belongs to a newer counter.
-    fn keep<T>(&mut self, version: i64, store: impl FnOnce(&mut Self) -> T) {
-        if version > self.version
-            || self.by_kid.len() >= CONFIG_CACHE_ENTRIES
-            || self.access.len() >= CONFIG_CACHE_ENTRIES
-        {
-            self.by_kid.clear();
-            self.access.clear();
-            self.version = self.version.max(version);
-        }
-        if version == self.version {
-            store(self);
-        }
-    }
-}
+/// Keys (unknown kids too) and scope-access answers kept per cache before it starts over.
+pub(crate) const CONFIG_CACHE_ENTRIES: usize = 10_000;
 
 impl SqlStore {
     /// Deletes assertion ids that expired before `now` (unix seconds); returns how many.

@@ -1,5 +1,5 @@
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -8,8 +8,10 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::batch::Batcher;
 use crate::direct::DirectSqlite;
-use crate::maskinporten::{ConfigCache, JtiUse, jti_round};
-use crate::{AuthzVersions, HealthCheck, StoreError, StoreResult};
+use systembruker_token::ports::{Client, ClientKey, ScopeAccess};
+
+use crate::maskinporten::{CONFIG_CACHE_ENTRIES, JtiUse, jti_round};
+use crate::{AuthzVersions, HealthCheck, StoreError, StoreResult, VersionedCache};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -29,11 +31,16 @@ pub struct SqlStore {
     counters: Arc<Batcher<(), StoreResult<Counters>>>,
     /// Concurrent token requests remember their jtis in one statement.
     pub(crate) jtis: Arc<Batcher<JtiUse, StoreResult<bool>>>,
-    /// Clients, keys and scope access, valid while the Maskinporten counter stands still.
-    pub(crate) mp_config: Arc<Mutex<ConfigCache>>,
+    /// Client and key by kid, valid while the Maskinporten counter stands still.
+    pub(crate) mp_keys: Arc<VersionedCache<String, Option<(Client, ClientKey)>>>,
+    /// Scope access by (consumer, scopes), likewise.
+    pub(crate) mp_access: Arc<VersionedCache<ScopeQuestion, Vec<ScopeAccess>>>,
     /// On a SQLite file: the counters and jtis without a thread hand-over (`direct.rs`).
-    pub(crate) direct: Option<Arc<DirectSqlite>>,
+    direct: Option<Arc<DirectSqlite>>,
 }
+
+/// A consumer org and the scopes it asks for.
+pub(crate) type ScopeQuestion = (String, Vec<String>);
 
 /// Every change counter of the database, read in one statement. They only grow, and
 /// triggers move them in the same transaction as the change they count.
@@ -94,7 +101,8 @@ impl SqlStore {
             counters: Batcher::new(counters_round(pool.clone())),
             jtis: Batcher::new(jti_round(pool.clone(), direct.clone())),
             direct,
-            mp_config: Arc::default(),
+            mp_keys: Arc::new(VersionedCache::new(CONFIG_CACHE_ENTRIES)),
+            mp_access: Arc::new(VersionedCache::new(CONFIG_CACHE_ENTRIES)),
             pool,
             backend,
         })

@@ -32,7 +32,7 @@ use super::{actor, org_of, parse_id, problem, resolve_org_party};
 use crate::AppState;
 use crate::auth::{Caller, ClientDelegationRead, ClientDelegationWrite, EndUserScope, Scoped};
 use crate::problem::{ApiError, ApiResult, ValidationError};
-use crate::state::VersionedCache;
+use crate::state::ListCache;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -200,15 +200,15 @@ pub(crate) fn self_possible(state: &AppState, agent: &StoredSystemUser) -> ApiRe
 /// The counter is read before loading, so an entry is never tagged newer than it is.
 async fn versioned<T, Load>(
     state: &AppState,
-    cache: &VersionedCache<T>,
+    cache: &ListCache<T>,
     key: Uuid,
     load: Load,
-) -> ApiResult<Arc<T>>
+) -> ApiResult<Arc<Vec<T>>>
 where
-    Load: std::future::Future<Output = systembruker_storage::StoreResult<T>>,
+    Load: std::future::Future<Output = systembruker_storage::StoreResult<Vec<T>>>,
 {
     let version = state.store.authz_versions().await?.facts;
-    if let Some(entry) = cache.get(key, version) {
+    if let Some(entry) = cache.get(&key, version) {
         return Ok(entry);
     }
     let entry = Arc::new(load.await?);
