@@ -69,9 +69,9 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
 
     /// Runs rounds until the queue is empty.
     async fn rounds(self: Arc<Self>) {
-        // If a round panics, the guard still lets the next caller start a new task;
-        // the replies of that round are dropped, so its callers hear `RoundLost`.
-        let _guard = Running(&self);
+        // If a round panics, the guard hands what is still queued to a new task; the
+        // replies of the lost round are dropped, so its callers hear `RoundLost`.
+        let _guard = Running(self.clone());
         loop {
             // Tasks that are ready now run first and may still join this round: on a
             // busy runtime that makes rounds larger at the cost of one turn of the queue.
@@ -95,18 +95,29 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     }
 }
 
-/// Clears `running` when the rounds task ends in any way, so the queue never stalls.
-struct Running<'a, I, O>(&'a Batcher<I, O>);
+/// Keeps the queue moving when a round panics: callers that queued behind the lost
+/// round (some may even have queued while it unwound) get a task of their own.
+struct Running<I: Send + 'static, O: Send + 'static>(Arc<Batcher<I, O>>);
 
-impl<I, O> Drop for Running<'_, I, O> {
+impl<I: Send + 'static, O: Send + 'static> Drop for Running<I, O> {
     fn drop(&mut self) {
         // On a normal end `rounds` has cleared `running` itself, under the lock that
-        // saw the queue empty; clearing it again here could race a newly started task.
-        if std::thread::panicking() {
-            let mut queue = self.0.queue.lock().unwrap_or_else(|p| p.into_inner());
-            // Callers still queued would wait for a task that is gone: answer them.
-            queue.waiting.clear();
-            queue.running = false;
+        // saw the queue empty; touching it again here could race a newly started task.
+        if !std::thread::panicking() {
+            return;
+        }
+        let mut queue = self.0.queue();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if !queue.waiting.is_empty() => {
+                // `running` stays true: the new task owns the queue from here.
+                runtime.spawn(self.0.clone().rounds());
+            }
+            _ => {
+                // Nothing queued, or no runtime to run it on: dropping the replies
+                // answers those callers with `RoundLost` instead of leaving them waiting.
+                queue.waiting.clear();
+                queue.running = false;
+            }
         }
     }
 }
