@@ -10,8 +10,9 @@ use sqlx::{AnyPool, Row};
 use systembruker_domain::OrgNumber;
 use systembruker_token::jwk::RsaJwk;
 use systembruker_token::ports::{
-    Client, ClientKey, ClientRegistry, RegisteredScope, ReplayGuard, ScopeAccess, ScopeRegistry,
-    SigningKeyStore, StoredSigningKey, SystemUserDirectory, SystemUserMatch, SystemUserQuery,
+    Client, ClientGrant, ClientKey, ClientRegistry, GrantLookup, RegisteredScope, ReplayGuard,
+    ScopeAccess, ScopeRegistry, SigningKeyStore, StoredSigningKey, SystemUserDirectory,
+    SystemUserMatch, SystemUserQuery,
 };
 use systembruker_token::{PortError, PortResult};
 use uuid::Uuid;
@@ -217,6 +218,35 @@ impl ClientRegistry for SqlStore {
 
     async fn client_by_key(&self, kid: &str) -> PortResult<Option<(Client, ClientKey)>> {
         let version = self.counters().await?.maskinporten;
+        self.client_by_key_at(kid, version).await
+    }
+}
+
+#[async_trait::async_trait]
+impl GrantLookup for SqlStore {
+    async fn client_for_grant(&self, kid: &str) -> PortResult<Option<ClientGrant>> {
+        let version = self.counters().await?.maskinporten;
+        let Some((client, key)) = self.client_by_key_at(kid, version).await? else {
+            return Ok(None);
+        };
+        let access = self
+            .scope_access_at(&client.scopes, &client.consumer_org, version)
+            .await?;
+        Ok(Some(ClientGrant {
+            client,
+            key,
+            access,
+        }))
+    }
+}
+
+impl SqlStore {
+    /// [`ClientRegistry::client_by_key`] as of Maskinporten counter `version`.
+    async fn client_by_key_at(
+        &self,
+        kid: &str,
+        version: i64,
+    ) -> PortResult<Option<(Client, ClientKey)>> {
         if let Some(hit) = self.mp_keys.get(kid, version) {
             return Ok(hit);
         }
@@ -224,9 +254,7 @@ impl ClientRegistry for SqlStore {
         self.mp_keys.put(kid.to_string(), version, found.clone());
         Ok(found)
     }
-}
 
-impl SqlStore {
     async fn client_by_key_uncached(&self, kid: &str) -> PortResult<Option<(Client, ClientKey)>> {
         let row = sqlx::query(trusted_sql!(
             "SELECT {CLIENT_COLUMNS}, {KEY_COLUMNS} FROM mp_client_keys k \
@@ -374,10 +402,22 @@ impl ScopeRegistry for SqlStore {
         scopes: &[String],
         consumer: &OrgNumber,
     ) -> PortResult<Vec<ScopeAccess>> {
+        let version = self.counters().await?.maskinporten;
+        self.scope_access_at(scopes, consumer, version).await
+    }
+}
+
+impl SqlStore {
+    /// [`ScopeRegistry::scope_access`] as of Maskinporten counter `version`.
+    async fn scope_access_at(
+        &self,
+        scopes: &[String],
+        consumer: &OrgNumber,
+        version: i64,
+    ) -> PortResult<Vec<ScopeAccess>> {
         if scopes.is_empty() {
             return Ok(Vec::new());
         }
-        let version = self.counters().await?.maskinporten;
         let key = (consumer.to_string(), scopes.to_vec());
         if let Some(hit) = self.mp_access.get(&key, version) {
             return Ok(hit);
@@ -386,9 +426,7 @@ impl ScopeRegistry for SqlStore {
         self.mp_access.put(key, version, access.clone());
         Ok(access)
     }
-}
 
-impl SqlStore {
     async fn scope_access_uncached(
         &self,
         scopes: &[String],
@@ -479,7 +517,7 @@ pub(crate) fn jti_round(
 ) -> Round<JtiUse, StoreResult<bool>> {
     Box::new(move |uses: Vec<JtiUse>| {
         let (pool, direct) = (pool.clone(), direct.clone());
-        Box::pin(async move { remember_jtis(&pool, direct.as_deref(), uses).await })
+        Box::pin(async move { remember_jtis(&pool, direct, uses).await })
     })
 }
 
@@ -489,36 +527,83 @@ pub(crate) fn jti_round(
 /// only the first of two equal uses can be first.
 async fn remember_jtis(
     pool: &AnyPool,
-    direct: Option<&DirectSqlite>,
+    direct: Option<Arc<DirectSqlite>>,
     uses: Vec<JtiUse>,
 ) -> Vec<StoreResult<bool>> {
     let now = now_millis() / 1000;
+    let uses = Arc::new(uses);
+    let inserted = match insert_round(pool, direct, uses.clone(), now).await {
+        Ok(rows) => rows,
+        Err(err) => return uses.iter().map(|_| Err(err.clone())).collect(),
+    };
     let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
     for (i, one) in uses.iter().enumerate() {
         first_of.entry((&one.client_id, &one.jti)).or_insert(i);
     }
-    let mut candidates: Vec<&JtiUse> = first_of.values().map(|&i| &uses[i]).collect();
-    candidates.sort_by_key(|one| (&one.client_id, &one.jti));
-    // The uses whose rows the statements inserted or took over: the first of each pair.
-    let mut first_uses: HashSet<usize> = HashSet::new();
-    for chunk in candidates.chunks(JTI_ROWS_PER_STATEMENT) {
-        let inserted = match direct.and_then(|direct| direct.remember_jtis(chunk, now)) {
-            Some(inserted) => inserted,
-            None => insert_jtis(pool, chunk, now).await,
-        };
-        match inserted {
-            Ok(rows) => {
-                first_uses.extend(rows.iter().filter_map(|(client_id, jti)| {
-                    first_of.get(&(client_id.as_str(), jti.as_str()))
-                }))
-            }
-            Err(err) => return uses.iter().map(|_| Err(err.clone())).collect(),
-        }
-    }
+    let first_uses: HashSet<usize> = inserted
+        .iter()
+        .filter_map(|(client_id, jti)| first_of.get(&(client_id.as_str(), jti.as_str())))
+        .copied()
+        .collect();
     purge_now_and_then(pool, uses.len(), now).await;
     (0..uses.len())
         .map(|i| Ok(first_uses.contains(&i)))
         .collect()
+}
+
+/// Each distinct (client_id, jti) of a round once, ordered by that pair so that
+/// concurrent rounds meet their rows in one order.
+fn distinct_uses(uses: &[JtiUse]) -> Vec<&JtiUse> {
+    let mut distinct: Vec<&JtiUse> = uses.iter().collect();
+    distinct.sort_by_key(|one| (&one.client_id, &one.jti));
+    distinct.dedup_by_key(|one| (&one.client_id, &one.jti));
+    distinct
+}
+
+/// Inserts the distinct uses of a round, [`JTI_ROWS_PER_STATEMENT`] to a statement;
+/// returns the (client_id, jti) rows that were first uses.
+///
+/// The direct connection's statements run on a blocking thread: a write can wait for
+/// the disk (a page under write-back), and the runtime's threads meanwhile verify and
+/// sign the next requests. Chunks it could not write (busy) go through the pool.
+async fn insert_round(
+    pool: &AnyPool,
+    direct: Option<Arc<DirectSqlite>>,
+    uses: Arc<Vec<JtiUse>>,
+    now: i64,
+) -> StoreResult<Vec<(String, String)>> {
+    let (mut inserted, written) = match direct {
+        Some(direct) => {
+            let uses = uses.clone();
+            tokio::task::spawn_blocking(move || insert_direct(&direct, &distinct_uses(&uses), now))
+                .await
+                .map_err(|err| StoreError::Corrupt(format!("the jti write was lost: {err}")))??
+        }
+        None => (Vec::new(), 0),
+    };
+    for chunk in distinct_uses(&uses)[written..].chunks(JTI_ROWS_PER_STATEMENT) {
+        inserted.extend(insert_jtis(pool, chunk, now).await?);
+    }
+    Ok(inserted)
+}
+
+/// Writes chunks on the direct connection until one finds the database busy; returns
+/// the rows inserted and how many uses were written.
+fn insert_direct(
+    direct: &DirectSqlite,
+    distinct: &[&JtiUse],
+    now: i64,
+) -> StoreResult<(Vec<(String, String)>, usize)> {
+    let mut inserted = Vec::new();
+    let mut written = 0;
+    for chunk in distinct.chunks(JTI_ROWS_PER_STATEMENT) {
+        match direct.remember_jtis(chunk, now) {
+            Some(rows) => inserted.extend(rows?),
+            None => break,
+        }
+        written += chunk.len();
+    }
+    Ok((inserted, written))
 }
 
 /// The multi-row upsert for `rows` jtis: `$1` is now, then client_id, jti, expires_at

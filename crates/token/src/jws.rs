@@ -20,7 +20,7 @@ pub fn b64url_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
 }
 
 /// The RSA algorithms this crate signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RsaAlgorithm {
     RS256,
     RS384,
@@ -50,6 +50,14 @@ impl RsaAlgorithm {
             Self::RS256 => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
             Self::RS384 => &aws_lc_rs::signature::RSA_PKCS1_SHA384,
             Self::RS512 => &aws_lc_rs::signature::RSA_PKCS1_SHA512,
+        }
+    }
+
+    pub(crate) fn verification(self) -> &'static aws_lc_rs::signature::RsaParameters {
+        match self {
+            Self::RS256 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            Self::RS384 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA384,
+            Self::RS512 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA512,
         }
     }
 

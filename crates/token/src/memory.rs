@@ -8,8 +8,9 @@ use systembruker_domain::OrgNumber;
 use uuid::Uuid;
 
 use crate::ports::{
-    Client, ClientKey, ClientRegistry, RegisteredScope, ReplayGuard, ScopeAccess, ScopeRegistry,
-    SigningKeyStore, StoredSigningKey, SystemUserDirectory, SystemUserMatch, SystemUserQuery,
+    Client, ClientGrant, ClientKey, ClientRegistry, GrantLookup, RegisteredScope, ReplayGuard,
+    ScopeAccess, ScopeRegistry, SigningKeyStore, StoredSigningKey, SystemUserDirectory,
+    SystemUserMatch, SystemUserQuery,
 };
 use crate::{PortError, PortResult};
 
@@ -176,19 +177,40 @@ impl ScopeRegistry for MemoryStore {
         scopes: &[String],
         consumer: &OrgNumber,
     ) -> PortResult<Vec<ScopeAccess>> {
+        self.with(|s| Ok(access_of(s, scopes, consumer)))
+    }
+}
+
+fn access_of(s: &State, scopes: &[String], consumer: &OrgNumber) -> Vec<ScopeAccess> {
+    scopes
+        .iter()
+        .filter_map(|name| {
+            let granted = s.access.contains(&(name.clone(), *consumer));
+            let owner = s.scopes.get(name).map(|r| r.owner_org);
+            (owner.is_some() || granted).then(|| ScopeAccess {
+                name: name.clone(),
+                owner_org: owner,
+                granted,
+            })
+        })
+        .collect()
+}
+
+#[async_trait::async_trait]
+impl GrantLookup for MemoryStore {
+    async fn client_for_grant(&self, kid: &str) -> PortResult<Option<ClientGrant>> {
         self.with(|s| {
-            Ok(scopes
-                .iter()
-                .filter_map(|name| {
-                    let granted = s.access.contains(&(name.clone(), *consumer));
-                    let owner = s.scopes.get(name).map(|r| r.owner_org);
-                    (owner.is_some() || granted).then(|| ScopeAccess {
-                        name: name.clone(),
-                        owner_org: owner,
-                        granted,
-                    })
-                })
-                .collect())
+            let Some(key) = s.keys.get(kid) else {
+                return Ok(None);
+            };
+            let Some(client) = s.clients.get(&key.client_id) else {
+                return Ok(None);
+            };
+            Ok(Some(ClientGrant {
+                access: access_of(s, &client.scopes, &client.consumer_org),
+                client: client.clone(),
+                key: key.clone(),
+            }))
         })
     }
 }

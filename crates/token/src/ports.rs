@@ -95,6 +95,24 @@ pub trait ScopeRegistry: Send + Sync {
     ) -> PortResult<Vec<ScopeAccess>>;
 }
 
+/// What the token endpoint knows about a key once it has looked it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientGrant {
+    pub client: Client,
+    pub key: ClientKey,
+    /// [`ScopeRegistry::scope_access`] of the client's consumer org to the client's scopes.
+    pub access: Vec<ScopeAccess>,
+}
+
+/// The token endpoint's one lookup per request.
+#[async_trait::async_trait]
+pub trait GrantLookup: Send + Sync {
+    /// The key with this `kid`, its client, and what the client's consumer org may do with
+    /// each of the client's scopes, all as of one moment (one read of the change counter
+    /// on SQL, where a token request would otherwise read it twice).
+    async fn client_for_grant(&self, kid: &str) -> PortResult<Option<ClientGrant>>;
+}
+
 /// Remembers assertion ids so that each is used once.
 #[async_trait::async_trait]
 pub trait ReplayGuard: Send + Sync {
@@ -158,11 +176,16 @@ pub trait SystemUserDirectory: Send + Sync {
 
 /// Everything the token service stores.
 pub trait TokenStore:
-    ClientRegistry + ScopeRegistry + ReplayGuard + SigningKeyStore + SystemUserDirectory
+    ClientRegistry + ScopeRegistry + GrantLookup + ReplayGuard + SigningKeyStore + SystemUserDirectory
 {
 }
 
 impl<T> TokenStore for T where
-    T: ClientRegistry + ScopeRegistry + ReplayGuard + SigningKeyStore + SystemUserDirectory
+    T: ClientRegistry
+        + ScopeRegistry
+        + GrantLookup
+        + ReplayGuard
+        + SigningKeyStore
+        + SystemUserDirectory
 {
 }

@@ -2,7 +2,11 @@
 //! our own tokens, and the signing keys behind them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use aws_lc_rs::signature::ParsedPublicKey;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -15,7 +19,9 @@ use crate::claims::{AccessTokenClaims, OrgClaim, SystemUserDetails};
 use crate::jwk::{Jwks, RsaJwk};
 use crate::jws::{self, RsaAlgorithm};
 use crate::keys::{KeyEncryptionKey, SigningKey, open_private_key, seal_private_key};
-use crate::ports::{Client, StoredSigningKey, SystemUserQuery, TokenStore};
+use crate::ports::{
+    Client, ClientGrant, ClientKey, ScopeAccess, StoredSigningKey, SystemUserQuery, TokenStore,
+};
 use crate::scopes::{is_platform_only, platform_scope};
 use crate::{
     GrantError, JWT_BEARER_GRANT, KeyError, SYSTEMUSER_DETAILS_TYPE, VerifyError, now_seconds,
@@ -124,6 +130,106 @@ pub struct TokenService {
     kek: Option<KeyEncryptionKey>,
     ring: RwLock<Option<Arc<KeyRing>>>,
     loading: tokio::sync::Mutex<()>,
+    client_keys: ClientVerifiers,
+}
+
+/// Client keys parsed for verification, by kid and algorithm. The store stays the
+/// authority: an entry serves only while the stored key still has the same modulus and
+/// exponent (a kid removed and registered again with new material is parsed anew).
+#[derive(Default)]
+struct ClientVerifiers {
+    parsed: Mutex<ParsedKeys>,
+}
+
+/// (kid, algorithm) → the JWK it was parsed from, and the parsed key.
+type ParsedKeys = HashMap<(String, RsaAlgorithm), (RsaJwk, Arc<ParsedPublicKey>)>;
+
+/// Parsed client keys kept; past this the map starts over.
+const CLIENT_VERIFIERS_KEPT: usize = 10_000;
+
+impl ClientVerifiers {
+    fn verifier(
+        &self,
+        key: &ClientKey,
+        algorithm: RsaAlgorithm,
+    ) -> Result<Arc<ParsedPublicKey>, GrantError> {
+        let entry = (key.kid.clone(), algorithm);
+        if let Some((jwk, parsed)) = self.parsed().get(&entry)
+            && jwk.n == key.jwk.n
+            && jwk.e == key.jwk.e
+        {
+            return Ok(parsed.clone());
+        }
+        let parsed = Arc::new(
+            key.jwk
+                .verifier(algorithm)
+                .map_err(|e| GrantError::server(&e))?,
+        );
+        let mut kept = self.parsed();
+        if kept.len() >= CLIENT_VERIFIERS_KEPT {
+            kept.clear();
+        }
+        kept.insert(entry, (key.jwk.clone(), parsed.clone()));
+        Ok(parsed)
+    }
+
+    fn parsed(&self) -> MutexGuard<'_, ParsedKeys> {
+        // Plain data behind the lock: usable after a panic elsewhere.
+        self.parsed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Every scope must be on the client, and usable by its consumer org: platform scopes
+/// that are open, or scopes whose access list has the consumer (owners always may).
+fn check_scopes(
+    client: &Client,
+    access: &[ScopeAccess],
+    scopes: &[String],
+) -> Result<(), GrantError> {
+    if let Some(missing) = scopes.iter().find(|s| !client.scopes.contains(s)) {
+        return Err(GrantError::scope(
+            "MP-200",
+            format!(
+                "Token request contains invalid scopes for client: {missing:?} is not registered on the client"
+            ),
+        ));
+    }
+    for scope in scopes {
+        let entry = access.iter().find(|a| &a.name == scope);
+        let allowed = match (platform_scope(scope), entry) {
+            (Some(platform), entry) => platform.open || entry.is_some_and(|e| e.granted),
+            (None, _) if is_platform_only(scope) => false,
+            (None, Some(e)) => e.granted || e.owner_org.as_ref() == Some(&client.consumer_org),
+            (None, None) => {
+                return Err(GrantError::scope(
+                    "MP-200",
+                    format!(
+                        "Token request contains invalid scopes for client: {scope:?} does not exist"
+                    ),
+                ));
+            }
+        };
+        if !allowed {
+            return Err(GrantError::scope(
+                "MP-250",
+                format!(
+                    "Consumer has not been granted access to the scope {scope} (consumer {})",
+                    client.consumer_org
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Polls `future` once, so that its work begins (a queued write is queued), and returns
+/// its output if that first poll already had it.
+async fn start<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match Pin::new(&mut *future).poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }
 
 fn jti() -> String {
@@ -143,6 +249,7 @@ impl TokenService {
             kek: settings.key_encryption,
             ring: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
+            client_keys: ClientVerifiers::default(),
         }
     }
 
@@ -181,9 +288,13 @@ impl TokenService {
     /// [`Self::issue`] at a given time (unix seconds), for tests and benchmarks.
     pub async fn issue_at(&self, assertion: &str, now: i64) -> Result<TokenResponse, GrantError> {
         let header = assertion::read_header(assertion)?;
-        let (client, key) = self
+        let ClientGrant {
+            client,
+            key,
+            access,
+        } = self
             .store
-            .client_by_key(&header.kid)
+            .client_for_grant(&header.kid)
             .await?
             .ok_or_else(|| {
                 GrantError::grant(
@@ -203,24 +314,33 @@ impl TokenService {
                 ),
             ));
         }
-        let claims = assertion::verify_signature(assertion, &header, &key)?;
+        let verifier = self.client_keys.verifier(&key, header.alg)?;
+        let claims = assertion::verify_signature(assertion, &header, &verifier)?;
         let checked = assertion::check_claims(claims, client.client_id, &self.issuer, now)?;
-        self.check_scopes(&client, &checked.scopes).await?;
+        check_scopes(&client, &access, &checked.scopes)?;
         let details = match &checked.system_user {
             Some(request) => Some(vec![self.resolve_system_user(&client, request).await?]),
             None => None,
         };
-        if !self
-            .store
-            .remember_jti(client.client_id, &checked.jti, checked.exp)
-            .await?
-        {
+        // The jti write starts first and the token is signed while it is under way (on
+        // SQLite it may wait for the disk, on PostgreSQL for the network); the token
+        // leaves only if this was the jti's first use. A replay thus costs one signature,
+        // as much as a fresh request does.
+        let jti = checked.jti.clone();
+        let mut first_use = self.store.remember_jti(client.client_id, &jti, checked.exp);
+        let started = start(&mut first_use).await;
+        let token = self.sign_for_client(&client, checked, details, now).await;
+        let first_use = match started {
+            Some(answer) => answer,
+            None => first_use.await,
+        };
+        if !first_use? {
             return Err(GrantError::grant(
                 "MP-012",
                 "Invalid assertion. Grant is used before: this jti was used already; make a new assertion with a new jti for each request",
             ));
         }
-        self.sign_for_client(&client, checked, details, now).await
+        token
     }
 
     async fn sign_for_client(
@@ -256,49 +376,6 @@ impl TokenService {
             expires_in: lifetime,
             scope,
         })
-    }
-
-    /// Every scope must be on the client, and usable by its consumer org: platform scopes
-    /// that are open, or scopes whose access list has the consumer (owners always may).
-    async fn check_scopes(&self, client: &Client, scopes: &[String]) -> Result<(), GrantError> {
-        if let Some(missing) = scopes.iter().find(|s| !client.scopes.contains(s)) {
-            return Err(GrantError::scope(
-                "MP-200",
-                format!(
-                    "Token request contains invalid scopes for client: {missing:?} is not registered on the client"
-                ),
-            ));
-        }
-        let access = self
-            .store
-            .scope_access(scopes, &client.consumer_org)
-            .await?;
-        for scope in scopes {
-            let entry = access.iter().find(|a| &a.name == scope);
-            let allowed = match (platform_scope(scope), entry) {
-                (Some(platform), entry) => platform.open || entry.is_some_and(|e| e.granted),
-                (None, _) if is_platform_only(scope) => false,
-                (None, Some(e)) => e.granted || e.owner_org.as_ref() == Some(&client.consumer_org),
-                (None, None) => {
-                    return Err(GrantError::scope(
-                        "MP-200",
-                        format!(
-                            "Token request contains invalid scopes for client: {scope:?} does not exist"
-                        ),
-                    ));
-                }
-            };
-            if !allowed {
-                return Err(GrantError::scope(
-                    "MP-250",
-                    format!(
-                        "Consumer has not been granted access to the scope {scope} (consumer {})",
-                        client.consumer_org
-                    ),
-                ));
-            }
-        }
-        Ok(())
     }
 
     async fn resolve_system_user(

@@ -187,3 +187,66 @@ async fn restricted_platform_scope_needs_the_access_list() {
         .unwrap();
     assert!(service.issue(&ask()).await.is_ok());
 }
+
+/// Client keys are parsed once and kept, but the store decides: a kid removed and
+/// registered again with other key material verifies with the new key only.
+#[tokio::test]
+async fn a_kid_registered_again_verifies_with_its_new_key() {
+    let store = Arc::new(MemoryStore::default());
+    let (service, old_key, client) = service_with_client(store.clone()).await;
+    let ask = |key: &SigningKey| {
+        AssertionRequest::new(
+            &client.client_id.to_string(),
+            ISSUER,
+            "altinn:systembruker.demo",
+        )
+        .sign(key)
+        .unwrap()
+    };
+    assert!(service.issue(&ask(&old_key)).await.is_ok());
+    let new_key = SigningKey::generate(Some("vendor-1")).unwrap();
+    assert!(
+        store
+            .remove_client_key(client.client_id, "vendor-1")
+            .await
+            .unwrap()
+    );
+    store
+        .add_client_keys(&[ClientKey {
+            kid: "vendor-1".into(),
+            client_id: client.client_id,
+            jwk: new_key.public_jwk().clone(),
+            created_at: 0,
+            expires_at: i64::MAX,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        service.issue(&ask(&old_key)).await.unwrap_err().code,
+        "MP-124"
+    );
+    assert!(service.issue(&ask(&new_key)).await.is_ok());
+}
+
+/// The token is signed while the jti is being recorded; a replay must still get no token.
+#[tokio::test]
+async fn a_replayed_assertion_gets_no_token_even_when_sent_at_once() {
+    let store = Arc::new(MemoryStore::default());
+    let (service, key, client) = service_with_client(store).await;
+    let assertion = AssertionRequest::new(
+        &client.client_id.to_string(),
+        ISSUER,
+        "altinn:systembruker.demo",
+    )
+    .sign(&key)
+    .unwrap();
+    let (first, second) = tokio::join!(service.issue(&assertion), service.issue(&assertion));
+    let codes: Vec<_> = [&first, &second]
+        .iter()
+        .map(|r| r.as_ref().err().map(|e| e.code))
+        .collect();
+    assert!(
+        codes.contains(&None) && codes.contains(&Some("MP-012")),
+        "exactly one token: {codes:?}"
+    );
+}
