@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # Token issuance over HTTP on loopback, next to the machine's raw RSA-2048 signing rate.
 #
-#   scripts/bench-tokens.sh [COUNT] [CONCURRENCY]
+#   scripts/bench-tokens.sh [COUNT] [CONCURRENCY] [ROUNDS]
 #
-# 1. `openssl speed` for RSA-2048 signing: on one core (pinned to CPU 0), and one process
-#    per core.
-# 2. A release server (SQLite, demo data) on 127.0.0.1, a client made with the CLI, then
-#    COUNT token requests (default 3000) with CONCURRENCY in flight (default 16), twice:
-#    a) pinned: the server on CPU 0, the load client on CPU 1. The server's rate is then
-#       compared with the raw signing rate of that same core.
-#    b) shared: server and load client both on every core (a lower bound for the server,
-#       compared with the all-core raw rate).
-#    The load client signs its assertions before the timed part.
-# Bounded: COUNT requests, a 60 s deadline in the client; the server is stopped at the end.
+# A release server (SQLite, demo data) on 127.0.0.1 and a client made with the CLI; then,
+# ROUNDS times (default 15), one second of `openssl speed rsa2048` on the server's cores
+# followed at once by COUNT token requests (default 3000) with CONCURRENCY in flight
+# (default 16). Each round gives one ratio; the median is the result. Alternating in
+# short rounds matters on a shared machine: the signing rate of a core drifts by ±10 %
+# within seconds, so two long runs minutes apart compare different machines.
+# Two arrangements:
+#    a) pinned: the server on CPU 0, the load client on CPU 1 (`taskset`); compared with
+#       `openssl speed` on CPU 0.
+#    b) shared: server and load client both on every core (a lower bound for the server),
+#       compared with `openssl speed -multi CORES`.
+# The load client signs its assertions before its timed part.
+# Bounded: ROUNDS × COUNT requests, a 60 s deadline in the client per round; the server is
+# stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT="${1:-3000}"
 CONCURRENCY="${2:-16}"
+ROUNDS="${3:-15}"
 CORES="$(nproc)"
 WORK="$(mktemp -d)"
 ADMIN="bench-$(date +%s)"
@@ -25,11 +30,19 @@ LOAD=target/release/examples/token_load
 SERVER=""
 trap '[ -n "${SERVER}" ] && kill "${SERVER}" 2>/dev/null; wait 2>/dev/null; rm -rf "${WORK}"' EXIT
 
-echo "== openssl speed rsa2048 (sign/s): one process on CPU 0, then ${CORES} processes"
-taskset -c 0 openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^rsa 2048' || true
-openssl speed -seconds 3 -multi "${CORES}" rsa2048 2>/dev/null | grep -E '^rsa 2048' || true
-
 cargo build --release -q -p systembruker --bin systembruker --example token_load
+
+# raw_signing_rate CPUS: RSA-2048 signatures per second of those CPUs together (one
+# `openssl speed` process per CPU), measured for one second.
+raw_signing_rate() {
+  local cpus="$1" count
+  count="$(taskset -c "${cpus}" nproc)"
+  if [ "${count}" -eq 1 ]; then
+    taskset -c "${cpus}" openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $6}'
+  else
+    taskset -c "${cpus}" openssl speed -seconds 1 -multi "${count}" rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $6}'
+  fi
+}
 
 # run_case NAME SERVER_CPUS LOAD_CPUS
 run_case() {
@@ -48,9 +61,18 @@ run_case() {
   client_id="$("${BIN}" client create --url "${url}" --admin-token "${ADMIN}" --name bench \
     --consumer-org 991825827 --scope skatteetaten:kravogbetalinger --jwk "${WORK}/bench-${name}-$$.jwk.json" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')"
-  echo "== HTTP token issuance (${name}): server on CPUs ${server_cpus}, load client on CPUs ${load_cpus}; ${COUNT} requests, ${CONCURRENCY} in flight"
-  taskset -c "${load_cpus}" "${LOAD}" "${url}" "${client_id}" "${WORK}/bench-${name}-$$.pem" \
-    "bench-${name}-$$" skatteetaten:kravogbetalinger "${COUNT}" "${CONCURRENCY}"
+  echo "== HTTP token issuance (${name}): server on CPUs ${server_cpus}, load client on CPUs ${load_cpus}; ${ROUNDS} rounds of ${COUNT} requests, ${CONCURRENCY} in flight"
+  local round raw tokens ratios=""
+  for round in $(seq 1 "${ROUNDS}"); do
+    raw="$(raw_signing_rate "${server_cpus}")"
+    tokens="$(taskset -c "${load_cpus}" "${LOAD}" "${url}" "${client_id}" "${WORK}/bench-${name}-$$.pem" \
+      "bench-${name}-$$" skatteetaten:kravogbetalinger "${COUNT}" "${CONCURRENCY}" 2>/dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_second"])')"
+    ratios="${ratios} $(python3 -c "print(round(100 * ${tokens} / ${raw}, 1))")"
+    printf 'round %2d: raw %7.0f sign/s, tokens %6.0f /s, ratio %5.1f %%\n' "${round}" "${raw}" "${tokens}" \
+      "$(python3 -c "print(100 * ${tokens} / ${raw})")"
+  done
+  python3 -c "import statistics, sys; r = [float(x) for x in sys.argv[1:]]; print(f'${name}: median ratio {statistics.median(r):.1f} % (lowest {min(r):.1f}, highest {max(r):.1f}, {len(r)} rounds)')" ${ratios}
   kill "${SERVER}" 2>/dev/null || true
   wait "${SERVER}" 2>/dev/null || true
   SERVER=""
