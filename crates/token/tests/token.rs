@@ -72,6 +72,17 @@ fn client_jwks_are_checked() {
     assert!(RsaJwk::from_json(&hs).is_err());
 }
 
+/// `key`'s public half as a key of `client`, valid for ever.
+fn registered(client: &Client, key: &SigningKey) -> ClientKey {
+    ClientKey {
+        kid: key.kid().into(),
+        client_id: client.client_id,
+        jwk: key.public_jwk().clone(),
+        created_at: 0,
+        expires_at: i64::MAX,
+    }
+}
+
 async fn service_with_client(store: Arc<MemoryStore>) -> (TokenService, SigningKey, Client) {
     let client_key = SigningKey::generate(Some("vendor-1")).unwrap();
     let client = Client {
@@ -86,13 +97,7 @@ async fn service_with_client(store: Arc<MemoryStore>) -> (TokenService, SigningK
     };
     store.create_client(&client).await.unwrap();
     store
-        .add_client_keys(&[ClientKey {
-            kid: "vendor-1".into(),
-            client_id: client.client_id,
-            jwk: client_key.public_jwk().clone(),
-            created_at: 0,
-            expires_at: i64::MAX,
-        }])
+        .add_client_keys(&[registered(&client, &client_key)])
         .await
         .unwrap();
     let service = TokenService::new(
@@ -212,13 +217,7 @@ async fn a_kid_registered_again_verifies_with_its_new_key() {
             .unwrap()
     );
     store
-        .add_client_keys(&[ClientKey {
-            kid: "vendor-1".into(),
-            client_id: client.client_id,
-            jwk: new_key.public_jwk().clone(),
-            created_at: 0,
-            expires_at: i64::MAX,
-        }])
+        .add_client_keys(&[registered(&client, &new_key)])
         .await
         .unwrap();
     assert_eq!(
