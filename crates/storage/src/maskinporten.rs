@@ -532,14 +532,16 @@ async fn remember_jtis(
 ) -> Vec<StoreResult<bool>> {
     let now = now_millis() / 1000;
     let uses = Arc::new(uses);
-    let inserted = match insert_round(pool, direct, uses.clone(), now).await {
+    let distinct: Arc<[usize]> = distinct_uses(&uses).into();
+    let inserted = match insert_round(pool, direct, uses.clone(), distinct.clone(), now).await {
         Ok(rows) => rows,
         Err(err) => return uses.iter().map(|_| Err(err.clone())).collect(),
     };
-    let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
-    for (i, one) in uses.iter().enumerate() {
-        first_of.entry((&one.client_id, &one.jti)).or_insert(i);
-    }
+    // The statements return the rows they wrote; each stands for the first use of its pair.
+    let first_of: HashMap<(&str, &str), usize> = distinct
+        .iter()
+        .map(|&i| ((uses[i].client_id.as_str(), uses[i].jti.as_str()), i))
+        .collect();
     let first_uses: HashSet<usize> = inserted
         .iter()
         .filter_map(|(client_id, jti)| first_of.get(&(client_id.as_str(), jti.as_str())))
@@ -551,16 +553,22 @@ async fn remember_jtis(
         .collect()
 }
 
-/// Each distinct (client_id, jti) of a round once, ordered by that pair so that
-/// concurrent rounds meet their rows in one order.
-fn distinct_uses(uses: &[JtiUse]) -> Vec<&JtiUse> {
-    let mut distinct: Vec<&JtiUse> = uses.iter().collect();
-    distinct.sort_by_key(|one| (&one.client_id, &one.jti));
-    distinct.dedup_by_key(|one| (&one.client_id, &one.jti));
+/// The index of the first use of each distinct (client_id, jti) of a round, ordered by
+/// that pair so that concurrent rounds meet their rows in one order.
+fn distinct_uses(uses: &[JtiUse]) -> Vec<usize> {
+    let mut distinct: Vec<usize> = (0..uses.len()).collect();
+    // Stable: among equal pairs the first use stays first, and dedup keeps it.
+    distinct.sort_by_key(|&i| (&uses[i].client_id, &uses[i].jti));
+    distinct.dedup_by_key(|i| (&uses[*i].client_id, &uses[*i].jti));
     distinct
 }
 
-/// Inserts the distinct uses of a round, [`JTI_ROWS_PER_STATEMENT`] to a statement;
+/// The uses at `indices`, in that order.
+fn uses_at<'a>(uses: &'a [JtiUse], indices: &[usize]) -> Vec<&'a JtiUse> {
+    indices.iter().map(|&i| &uses[i]).collect()
+}
+
+/// Inserts the `distinct` uses of a round, [`JTI_ROWS_PER_STATEMENT`] to a statement;
 /// returns the (client_id, jti) rows that were first uses.
 ///
 /// The direct connection's statements run on a blocking thread: a write can wait for
@@ -570,18 +578,21 @@ async fn insert_round(
     pool: &AnyPool,
     direct: Option<Arc<DirectSqlite>>,
     uses: Arc<Vec<JtiUse>>,
+    distinct: Arc<[usize]>,
     now: i64,
 ) -> StoreResult<Vec<(String, String)>> {
     let (mut inserted, written) = match direct {
         Some(direct) => {
-            let uses = uses.clone();
-            tokio::task::spawn_blocking(move || insert_direct(&direct, &distinct_uses(&uses), now))
-                .await
-                .map_err(|err| StoreError::Corrupt(format!("the jti write was lost: {err}")))??
+            let (uses, distinct) = (uses.clone(), distinct.clone());
+            tokio::task::spawn_blocking(move || {
+                insert_direct(&direct, &uses_at(&uses, &distinct), now)
+            })
+            .await
+            .map_err(|err| StoreError::Corrupt(format!("the jti write was lost: {err}")))??
         }
         None => (Vec::new(), 0),
     };
-    for chunk in distinct_uses(&uses)[written..].chunks(JTI_ROWS_PER_STATEMENT) {
+    for chunk in uses_at(&uses, &distinct[written..]).chunks(JTI_ROWS_PER_STATEMENT) {
         inserted.extend(insert_jtis(pool, chunk, now).await?);
     }
     Ok(inserted)
