@@ -9,6 +9,7 @@
 //! * Claims outside the documented set are refused (MP-011), as the newest docs say.
 //! * `jti` is required: without it replay cannot be prevented. Every known client sends it.
 
+use aws_lc_rs::signature::ParsedPublicKey;
 use serde::Deserialize;
 use serde_json::Value;
 use systembruker_domain::OrgNumber;
@@ -17,7 +18,6 @@ use uuid::Uuid;
 use crate::claims::OrgClaim;
 use crate::jws::{RsaAlgorithm, b64url_decode};
 use crate::{GrantError, OAuthError, SYSTEMUSER_DETAILS_TYPE};
-use aws_lc_rs::signature::ParsedPublicKey;
 
 /// Longest assertion accepted, in bytes.
 pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;

@@ -60,14 +60,6 @@ impl RsaAlgorithm {
             Self::RS512 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA512,
         }
     }
-
-    pub fn jsonwebtoken(self) -> jsonwebtoken::Algorithm {
-        match self {
-            Self::RS256 => jsonwebtoken::Algorithm::RS256,
-            Self::RS384 => jsonwebtoken::Algorithm::RS384,
-            Self::RS512 => jsonwebtoken::Algorithm::RS512,
-        }
-    }
 }
 
 #[derive(Serialize)]

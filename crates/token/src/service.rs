@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-
-use aws_lc_rs::signature::ParsedPublicKey;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::signature::ParsedPublicKey;
 use serde::Serialize;
 use serde_json::Value;
 use systembruker_domain::OrgNumber;
@@ -133,16 +132,20 @@ pub struct TokenService {
     client_keys: ClientVerifiers,
 }
 
-/// Client keys parsed for verification, by kid and algorithm. The store stays the
-/// authority: an entry serves only while the stored key still has the same modulus and
-/// exponent (a kid removed and registered again with new material is parsed anew).
+/// Client keys parsed for verification, by kid. The store stays the authority: an entry
+/// serves only while the stored key still has the same modulus and exponent (a kid
+/// removed and registered again with new material is parsed anew) and the assertion uses
+/// the algorithm it was parsed for (a client that switches is parsed again).
 #[derive(Default)]
 struct ClientVerifiers {
-    parsed: Mutex<ParsedKeys>,
+    parsed: Mutex<HashMap<String, ParsedClientKey>>,
 }
 
-/// (kid, algorithm) → the JWK it was parsed from, and the parsed key.
-type ParsedKeys = HashMap<(String, RsaAlgorithm), (RsaJwk, Arc<ParsedPublicKey>)>;
+struct ParsedClientKey {
+    jwk: RsaJwk,
+    algorithm: RsaAlgorithm,
+    verifier: Arc<ParsedPublicKey>,
+}
 
 /// Parsed client keys kept; past this the map starts over.
 const CLIENT_VERIFIERS_KEPT: usize = 10_000;
@@ -153,27 +156,34 @@ impl ClientVerifiers {
         key: &ClientKey,
         algorithm: RsaAlgorithm,
     ) -> Result<Arc<ParsedPublicKey>, GrantError> {
-        let entry = (key.kid.clone(), algorithm);
-        if let Some((jwk, parsed)) = self.parsed().get(&entry)
-            && jwk.n == key.jwk.n
-            && jwk.e == key.jwk.e
+        if let Some(kept) = self.parsed().get(&key.kid)
+            && kept.algorithm == algorithm
+            && kept.jwk.n == key.jwk.n
+            && kept.jwk.e == key.jwk.e
         {
-            return Ok(parsed.clone());
+            return Ok(kept.verifier.clone());
         }
-        let parsed = Arc::new(
+        let verifier = Arc::new(
             key.jwk
                 .verifier(algorithm)
                 .map_err(|e| GrantError::server(&e))?,
         );
-        let mut kept = self.parsed();
-        if kept.len() >= CLIENT_VERIFIERS_KEPT {
-            kept.clear();
+        let mut parsed = self.parsed();
+        if parsed.len() >= CLIENT_VERIFIERS_KEPT {
+            parsed.clear();
         }
-        kept.insert(entry, (key.jwk.clone(), parsed.clone()));
-        Ok(parsed)
+        parsed.insert(
+            key.kid.clone(),
+            ParsedClientKey {
+                jwk: key.jwk.clone(),
+                algorithm,
+                verifier: verifier.clone(),
+            },
+        );
+        Ok(verifier)
     }
 
-    fn parsed(&self) -> MutexGuard<'_, ParsedKeys> {
+    fn parsed(&self) -> MutexGuard<'_, HashMap<String, ParsedClientKey>> {
         // Plain data behind the lock: usable after a panic elsewhere.
         self.parsed.lock().unwrap_or_else(PoisonError::into_inner)
     }
