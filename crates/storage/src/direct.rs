@@ -1,19 +1,19 @@
-//! A direct SQLite connection for the two statements on every hot path: reading the
+//! Direct SQLite connections for the two statements on every hot path: reading the
 //! change counters (every decision, every token) and remembering a jti (every token).
 //!
 //! sqlx runs each SQLite connection on a worker thread of its own, so every statement
 //! costs two thread hand-overs; on the token endpoint that was about a third of the time
-//! per token. SQLite is a library in this process, so these two small statements run
-//! here, synchronously, on the calling thread, in a few microseconds. They never wait:
-//! the connection's busy timeout is zero, and when another connection holds the write
-//! lock (an import, a batch of client delegations) the caller gets `None` and takes the
-//! ordinary pooled path, which waits its turn. The statements are the same as there, on
-//! the same file, so what they see and decide is the same (WAL: a read sees every commit
-//! that finished before it began; the primary key decides "first use").
+//! per token. SQLite is a library in this process, so these statements run here.
+//! The counters are read on the calling thread, in a few microseconds, and never wait:
+//! that connection's busy timeout is zero, and when SQLite says busy the caller gets
+//! `None` and takes the ordinary pooled path. The jtis go to a [`JtiLedger`] on a
+//! connection of its own, called from a blocking thread, which may wait for the write
+//! lock. Both work on the same file as the pool, so what they see and decide is the same
+//! (WAL: a read sees every commit that finished before it began).
 //!
-//! The direct connection never checkpoints the WAL itself: a checkpoint ends in fsync,
-//! and an fsync on the calling thread would stall every request that thread serves (on
-//! a disk it cost the token endpoint about a tenth of its rate). A [`Checkpointer`] thread
+//! The direct connections never checkpoint the WAL themselves: a checkpoint ends in
+//! fsync, and an fsync on a request's path would stall every request behind it (on a
+//! disk it cost the token endpoint about a tenth of its rate). A [`Checkpointer`] thread
 //! with a connection of its own does it instead. Durability is unchanged: a commit is in
 //! the WAL before the statement returns (it survives the process), and the WAL reaches
 //! the disk at the next checkpoint, as with `synchronous = NORMAL` anyway.
@@ -26,12 +26,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::maskinporten::{JtiUse, jti_upsert};
+use crate::ledger::JtiLedger;
+use crate::maskinporten::JtiUse;
 use crate::sql::{COUNTERS_SQL, Counters};
 use crate::{StoreError, StoreResult};
 
 pub(crate) struct DirectSqlite {
     connection: Mutex<Connection>,
+    jtis: JtiLedger,
     checkpointer: Checkpointer,
 }
 
@@ -51,14 +53,12 @@ impl DirectSqlite {
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0; \
-                 PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768;",
+                 PRAGMA wal_autocheckpoint = 0;",
             )
             .map_err(direct_error)?;
-        // The cache (32 MiB) holds the live jtis of a busy minute, so a first use does not
-        // read its page from the file. One statement text per round size (`jti_upsert`).
-        connection.set_prepared_statement_cache_capacity(64);
         Ok(Some(Self {
             connection: Mutex::new(connection),
+            jtis: JtiLedger::open(&path).map_err(direct_error)?,
             checkpointer: Checkpointer::start(&path)?,
         }))
     }
@@ -83,37 +83,17 @@ impl DirectSqlite {
         attempt(read())
     }
 
-    /// Records the jtis of one round in one statement; returns the (client_id, jti) pairs
-    /// that were a first use (see `remember_jtis` for the rule). `uses` holds no two
-    /// equal pairs.
-    pub(crate) fn remember_jtis(
-        &self,
-        uses: &[&JtiUse],
-        now: i64,
-    ) -> Attempt<Vec<(String, String)>> {
-        let connection = self.connection();
-        let insert = || -> rusqlite::Result<Vec<(String, String)>> {
-            // rusqlite binds by position; in SQLite `$N` is a *named* parameter numbered by
-            // first appearance, while `?N` keeps the number as written.
-            let sql = jti_upsert(uses.len()).replace('$', "?");
-            let mut statement = connection.prepare_cached(&sql)?;
-            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&now];
-            for one in uses {
-                values.extend([
-                    &one.client_id as &dyn rusqlite::ToSql,
-                    &one.jti,
-                    &one.expires_at,
-                ]);
-            }
-            let rows =
-                statement.query_map(values.as_slice(), |row| Ok((row.get(0)?, row.get(1)?)))?;
-            rows.collect()
-        };
-        let inserted = attempt(insert());
-        if matches!(inserted, Some(Ok(_))) {
-            self.checkpointer.committed();
-        }
-        inserted
+    /// Records the jtis of one round (no two equal pairs); for each, whether it was the
+    /// first use. May wait for the write lock: call it from a blocking thread.
+    pub(crate) fn remember_jtis(&self, uses: &[&JtiUse], now: i64) -> StoreResult<Vec<bool>> {
+        let first = self.jtis.remember(uses, now).map_err(direct_error)?;
+        self.checkpointer.committed();
+        Ok(first)
+    }
+
+    /// Deletes the expired jtis; returns how many.
+    pub(crate) fn purge_jtis(&self, now: i64) -> StoreResult<u64> {
+        self.jtis.purge(now).map_err(direct_error)
     }
 }
 
@@ -127,7 +107,7 @@ fn connect(path: &Path) -> StoreResult<Connection> {
     .map_err(direct_error)
 }
 
-/// Direct commits between two nudges of the checkpointer. A jti commit adds two or three
+/// Direct commits between two nudges of the checkpointer. A round of jtis adds about three
 /// pages to the WAL, so this is near SQLite's own default of a checkpoint per 1000 pages.
 const COMMITS_PER_CHECKPOINT: u32 = 300;
 /// A checkpoint also runs this often without a nudge, for what smaller batches left.
@@ -188,8 +168,8 @@ fn checkpoint_when_nudged(connection: &Connection, nudged: &Receiver<()>) {
 /// PASSIVE copies what it can without making anyone wait. But SQLite only starts the
 /// WAL over when a writer finds *every* frame copied, which under a steady stream of
 /// commits never happens, so the file would grow without end; once it is long, RESTART
-/// copies the few frames written meanwhile while it holds the write lock (a direct jti
-/// write then takes the pooled path and waits for it), and the WAL starts over.
+/// copies the few frames written meanwhile while it holds the write lock (a round of
+/// jtis waits for it meanwhile), and the WAL starts over.
 fn checkpoint(connection: &Connection) -> rusqlite::Result<()> {
     let frames: i64 =
         connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
@@ -198,7 +178,7 @@ fn checkpoint(connection: &Connection) -> rusqlite::Result<()> {
     }
     Ok(())
 }
-/// `None` when SQLite said busy or locked: someone else writes, take the pooled path.
+/// `None` when SQLite said busy or locked: take the pooled path.
 fn attempt<T>(result: rusqlite::Result<T>) -> Attempt<T> {
     match result {
         Ok(value) => Some(Ok(value)),

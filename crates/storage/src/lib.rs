@@ -17,6 +17,7 @@ mod delegations;
 mod direct;
 mod error;
 mod history;
+mod ledger;
 mod maskinporten;
 mod pip;
 mod register;

@@ -509,8 +509,8 @@ pub(crate) struct JtiUse {
     pub(crate) expires_at: i64,
 }
 
-/// The round that remembers jtis: on a SQLite file through the direct connection
-/// (`direct.rs`) unless another writer holds the lock, else through the pool.
+/// The round that remembers jtis: on a SQLite file in the ledger (`ledger.rs`), else
+/// (PostgreSQL, in-memory SQLite) by an upsert on the table keyed by (client_id, jti).
 pub(crate) fn jti_round(
     pool: AnyPool,
     direct: Option<Arc<DirectSqlite>>,
@@ -521,9 +521,7 @@ pub(crate) fn jti_round(
     })
 }
 
-/// Records every jti of a round; for each use, whether it was the first. A new row, or
-/// an expired row taken over, is a first use; a live row is left alone and not returned
-/// by the statement. The primary key makes this hold across processes; within one round
+/// Records every jti of a round; for each use, whether it was the first. Within one round
 /// only the first of two equal uses can be first.
 async fn remember_jtis(
     pool: &AnyPool,
@@ -532,25 +530,17 @@ async fn remember_jtis(
 ) -> Vec<StoreResult<bool>> {
     let now = now_millis() / 1000;
     let uses = Arc::new(uses);
-    let distinct: Arc<[usize]> = distinct_uses(&uses).into();
-    let inserted = match insert_round(pool, direct, uses.clone(), distinct.clone(), now).await {
-        Ok(rows) => rows,
-        Err(err) => return uses.iter().map(|_| Err(err.clone())).collect(),
+    let distinct = distinct_uses(&uses);
+    let first_uses = match direct {
+        Some(direct) => first_uses_in_ledger(direct, uses.clone(), distinct, now).await,
+        None => first_uses_by_upsert(pool, &uses, &distinct, now).await,
     };
-    // The statements return the rows they wrote; each stands for the first use of its pair.
-    let first_of: HashMap<(&str, &str), usize> = distinct
-        .iter()
-        .map(|&i| ((uses[i].client_id.as_str(), uses[i].jti.as_str()), i))
-        .collect();
-    let first_uses: HashSet<usize> = inserted
-        .iter()
-        .filter_map(|(client_id, jti)| first_of.get(&(client_id.as_str(), jti.as_str())))
-        .copied()
-        .collect();
-    purge_now_and_then(pool, uses.len(), now).await;
-    (0..uses.len())
-        .map(|i| Ok(first_uses.contains(&i)))
-        .collect()
+    match first_uses {
+        Ok(first_uses) => (0..uses.len())
+            .map(|i| Ok(first_uses.contains(&i)))
+            .collect(),
+        Err(err) => uses.iter().map(|_| Err(err.clone())).collect(),
+    }
 }
 
 /// The index of the first use of each distinct (client_id, jti) of a round, ordered by
@@ -563,63 +553,56 @@ fn distinct_uses(uses: &[JtiUse]) -> Vec<usize> {
     distinct
 }
 
-/// The uses at `indices`, in that order.
-fn uses_at<'a>(uses: &'a [JtiUse], indices: &[usize]) -> Vec<&'a JtiUse> {
-    indices.iter().map(|&i| &uses[i]).collect()
-}
-
-/// Inserts the `distinct` uses of a round, [`JTI_ROWS_PER_STATEMENT`] to a statement;
-/// returns the (client_id, jti) rows that were first uses.
-///
-/// The direct connection's statements run on a blocking thread: a write can wait for
-/// the disk (a page under write-back), and the runtime's threads meanwhile verify and
-/// sign the next requests. Chunks it could not write (busy) go through the pool.
-async fn insert_round(
-    pool: &AnyPool,
-    direct: Option<Arc<DirectSqlite>>,
+/// The ledger decides on a blocking thread: its write may wait for the disk or for
+/// another writer, and the runtime's threads meanwhile verify and sign the next requests.
+async fn first_uses_in_ledger(
+    direct: Arc<DirectSqlite>,
     uses: Arc<Vec<JtiUse>>,
-    distinct: Arc<[usize]>,
+    distinct: Vec<usize>,
     now: i64,
-) -> StoreResult<Vec<(String, String)>> {
-    let (mut inserted, written) = match direct {
-        Some(direct) => {
-            let (uses, distinct) = (uses.clone(), distinct.clone());
-            tokio::task::spawn_blocking(move || {
-                insert_direct(&direct, &uses_at(&uses, &distinct), now)
-            })
-            .await
-            .map_err(|err| StoreError::Corrupt(format!("the jti write was lost: {err}")))??
-        }
-        None => (Vec::new(), 0),
-    };
-    for chunk in uses_at(&uses, &distinct[written..]).chunks(JTI_ROWS_PER_STATEMENT) {
-        inserted.extend(insert_jtis(pool, chunk, now).await?);
-    }
-    Ok(inserted)
+) -> StoreResult<HashSet<usize>> {
+    tokio::task::spawn_blocking(move || {
+        let round: Vec<&JtiUse> = distinct.iter().map(|&i| &uses[i]).collect();
+        let first = direct.remember_jtis(&round, now)?;
+        Ok(distinct
+            .iter()
+            .zip(first)
+            .filter_map(|(&i, first)| first.then_some(i))
+            .collect())
+    })
+    .await
+    .map_err(|err| StoreError::Corrupt(format!("the jti write was lost: {err}")))?
 }
 
-/// Writes chunks on the direct connection until one finds the database busy; returns
-/// the rows inserted and how many uses were written.
-fn insert_direct(
-    direct: &DirectSqlite,
-    distinct: &[&JtiUse],
+/// A new row, or an expired row taken over, is a first use; a live row is left alone and
+/// not returned by the statement. The primary key makes this hold across processes.
+async fn first_uses_by_upsert(
+    pool: &AnyPool,
+    uses: &[JtiUse],
+    distinct: &[usize],
     now: i64,
-) -> StoreResult<(Vec<(String, String)>, usize)> {
+) -> StoreResult<HashSet<usize>> {
     let mut inserted = Vec::new();
-    let mut written = 0;
     for chunk in distinct.chunks(JTI_ROWS_PER_STATEMENT) {
-        match direct.remember_jtis(chunk, now) {
-            Some(rows) => inserted.extend(rows?),
-            None => break,
-        }
-        written += chunk.len();
+        let rows: Vec<&JtiUse> = chunk.iter().map(|&i| &uses[i]).collect();
+        inserted.extend(insert_jtis(pool, &rows, now).await?);
     }
-    Ok((inserted, written))
+    purge_now_and_then(pool, distinct.len(), now).await;
+    // The statements return the rows they wrote; each stands for the first use of its pair.
+    let first_of: HashMap<(&str, &str), usize> = distinct
+        .iter()
+        .map(|&i| ((uses[i].client_id.as_str(), uses[i].jti.as_str()), i))
+        .collect();
+    Ok(inserted
+        .iter()
+        .filter_map(|(client_id, jti)| first_of.get(&(client_id.as_str(), jti.as_str())))
+        .copied()
+        .collect())
 }
 
 /// The multi-row upsert for `rows` jtis: `$1` is now, then client_id, jti, expires_at
 /// per row. Returns the (client_id, jti) rows it inserted or took over.
-pub(crate) fn jti_upsert(rows: usize) -> String {
+fn jti_upsert(rows: usize) -> String {
     let values = (0..rows)
         .map(|r| format!("(${}, ${}, ${})", 3 * r + 2, 3 * r + 3, 3 * r + 4))
         .collect::<Vec<_>>()
@@ -665,8 +648,15 @@ pub(crate) const CONFIG_CACHE_ENTRIES: usize = 10_000;
 
 impl SqlStore {
     /// Deletes assertion ids that expired before `now` (unix seconds); returns how many.
+    /// On a SQLite file the newest id stays, expired or not (see `ledger.rs`).
     pub async fn purge_expired_jtis(&self, now: i64) -> PortResult<u64> {
-        Ok(purge_expired_jtis(self.pool(), now).await?)
+        let purged = match self.direct() {
+            Some(direct) => tokio::task::spawn_blocking(move || direct.purge_jtis(now))
+                .await
+                .map_err(|err| StoreError::Corrupt(format!("the purge was lost: {err}")))?,
+            None => purge_expired_jtis(self.pool(), now).await,
+        };
+        Ok(purged?)
     }
 }
 

@@ -119,6 +119,11 @@ impl SqlStore {
         self.counters.run(()).await?
     }
 
+    /// The direct connections, on a SQLite file.
+    pub(crate) fn direct(&self) -> Option<Arc<DirectSqlite>> {
+        self.direct.clone()
+    }
+
     /// Connects and brings the schema up to date.
     pub async fn open(url: &str) -> StoreResult<Self> {
         let store = Self::connect(url).await?;

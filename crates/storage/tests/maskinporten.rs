@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use systembruker_domain::OrgNumber;
-use systembruker_storage::{SqlStore, testing};
+use systembruker_storage::{Backend, SqlStore, testing};
 use systembruker_token::PortError;
 use systembruker_token::jwk::RsaJwk;
 use systembruker_token::ports::{
@@ -192,7 +192,16 @@ async fn jti_is_single_use_until_expiry(store: SqlStore) {
     assert!(store.remember_jti(client, "old", now - 10).await.unwrap());
     assert!(store.remember_jti(client, "old", now + 60).await.unwrap());
     assert!(store.remember_jti(client, "older", now - 10).await.unwrap());
-    assert_eq!(store.purge_expired_jtis(now).await.unwrap(), 1);
+    assert!(store.remember_jti(client, "b", now + 60).await.unwrap());
+    // The keyed table (PostgreSQL) took the expired "old" row over; the SQLite log keeps
+    // both uses of "old", so it has two expired rows.
+    let expired = match store.backend() {
+        Backend::Postgres => 1,
+        Backend::Sqlite => 2,
+    };
+    assert_eq!(store.purge_expired_jtis(now).await.unwrap(), expired);
+    assert!(!store.remember_jti(client, "a", now + 60).await.unwrap());
+    assert!(!store.remember_jti(client, "old", now + 60).await.unwrap());
 }
 
 async fn concurrent_jti_has_one_winner(store: SqlStore) {
@@ -256,17 +265,8 @@ async fn signing_keys_round_trip(store: SqlStore) {
     assert!(store.signing_keys().await.unwrap().is_empty());
 }
 
-/// Two stores (two processes' pools) on one PostgreSQL database race the same jti.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jti_race_across_two_stores_on_one_postgres() {
-    let Some(server) = testing::postgres_server_url() else {
-        return;
-    };
-    let url = testing::fresh_postgres_url(&server).await.unwrap();
-    let (a, b) = (
-        SqlStore::open(&url).await.unwrap(),
-        SqlStore::open(&url).await.unwrap(),
-    );
+/// Two stores (two processes) on one database race the same jti: exactly one wins.
+async fn jti_race_across_two_stores(a: SqlStore, b: SqlStore) {
     let client = Uuid::new_v4();
     let expires = chrono::Utc::now().timestamp() + 60;
     for round in 0..20 {
@@ -280,6 +280,73 @@ async fn jti_race_across_two_stores_on_one_postgres() {
             "round {round}: exactly one store may win"
         );
     }
+    // What one store accepted alone, the other refuses later.
+    assert!(a.remember_jti(client, "alone", expires).await.unwrap());
+    assert!(!b.remember_jti(client, "alone", expires).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jti_race_across_two_stores_on_one_sqlite_file() {
+    let url = testing::sqlite_url();
+    let a = SqlStore::open(&url).await.unwrap();
+    let b = SqlStore::open(&url).await.unwrap();
+    jti_race_across_two_stores(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jti_race_across_two_stores_on_one_postgres() {
+    let Some(server) = testing::postgres_server_url() else {
+        return;
+    };
+    let url = testing::fresh_postgres_url(&server).await.unwrap();
+    let a = SqlStore::open(&url).await.unwrap();
+    let b = SqlStore::open(&url).await.unwrap();
+    jti_race_across_two_stores(a, b).await;
+}
+
+/// A restarted process (a new store on the same database) still refuses a live jti.
+async fn jti_is_remembered_across_a_restart(url: &str) {
+    let client = Uuid::new_v4();
+    let now = chrono::Utc::now().timestamp();
+    let before = SqlStore::open(url).await.unwrap();
+    assert!(before.remember_jti(client, "kept", now + 60).await.unwrap());
+    assert!(before.remember_jti(client, "gone", now - 1).await.unwrap());
+    before.close().await;
+    drop(before);
+    let after = SqlStore::open(url).await.unwrap();
+    assert!(!after.remember_jti(client, "kept", now + 60).await.unwrap());
+    assert!(after.remember_jti(client, "gone", now + 60).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_jti_is_remembered_across_a_restart() {
+    jti_is_remembered_across_a_restart(&testing::sqlite_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_jti_is_remembered_across_a_restart() {
+    let Some(server) = testing::postgres_server_url() else {
+        return;
+    };
+    jti_is_remembered_across_a_restart(&testing::fresh_postgres_url(&server).await.unwrap()).await;
+}
+
+/// The SQLite log never hands out a seq twice (another process reads "the rows after the
+/// last seq it saw"): the purge keeps the newest row even when it has expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_jti_purge_keeps_the_numbering() {
+    let store = SqlStore::open(&testing::sqlite_url()).await.unwrap();
+    let client = Uuid::new_v4();
+    let now = chrono::Utc::now().timestamp();
+    assert!(store.remember_jti(client, "a", now - 20).await.unwrap());
+    assert!(store.remember_jti(client, "b", now - 10).await.unwrap());
+    assert_eq!(store.purge_expired_jtis(now).await.unwrap(), 1);
+    assert!(store.remember_jti(client, "c", now + 60).await.unwrap());
+    let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM mp_jti_log ORDER BY seq")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(seqs, vec![2, 3]);
 }
 
 /// Keys and scope access are kept in memory between token requests; a change made by
@@ -372,22 +439,24 @@ async fn postgres_config_changes_elsewhere_are_seen_at_once() {
     config_changes_elsewhere_are_seen_at_once(reader, writer).await;
 }
 
-/// On SQLite the jti is first tried on a connection that never waits; while another
-/// connection holds the write lock it takes the pooled path, which waits, and the
-/// primary key still decides: the other writer's row makes this a replay.
+/// On SQLite a round of jtis waits for the write lock that another process holds, then
+/// reads what that process appended before it decides: the other's row makes this a
+/// replay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_jti_waits_for_another_writer_and_the_key_still_decides() {
+async fn sqlite_jti_waits_for_another_writer_and_reads_its_row() {
     let url = testing::sqlite_url();
     let store = SqlStore::open(&url).await.unwrap();
     let other = SqlStore::open(&url).await.unwrap();
     let client = Uuid::new_v4();
     let expires = chrono::Utc::now().timestamp() + 60;
+    // This store has read the log once already (its reading position is set).
+    assert!(store.remember_jti(client, "first", expires).await.unwrap());
     let mut writer = other.pool().acquire().await.unwrap();
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut *writer)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO mp_used_jti (client_id, jti, expires_at) VALUES ($1, 'held', $2)")
+    sqlx::query("INSERT INTO mp_jti_log (client_id, jti, expires_at) VALUES ($1, 'held', $2)")
         .bind(client.to_string())
         .bind(expires)
         .execute(&mut *writer)
@@ -436,7 +505,7 @@ async fn sqlite_wal_stays_bounded_under_a_stream_of_jtis() {
         "the WAL grew to {largest} bytes: checkpoints do not keep up"
     );
     // Every jti is still there (the checkpoints moved them, they did not drop them).
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mp_used_jti WHERE client_id = $1")
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mp_jti_log WHERE client_id = $1")
         .bind(client.to_string())
         .fetch_one(store.pool())
         .await
