@@ -9,11 +9,16 @@
 # (default 16). Each round gives one ratio; the median is the result. Alternating in
 # short rounds matters on a shared machine: the signing rate of a core drifts by ±10 %
 # within seconds, so two long runs minutes apart compare different machines.
-# Two arrangements:
-#    a) pinned: the server on CPU 0, the load client on CPU 1 (`taskset`); compared with
-#       `openssl speed` on CPU 0.
-#    b) shared: server and load client both on every core (a lower bound for the server),
-#       compared with `openssl speed -multi CORES`.
+# Three arrangements:
+#    a) pinned: the server on CPU 0, the load client on CPU 1 (`taskset`), the client
+#       polling its sockets without sleeping; compared with `openssl speed` on CPU 0. On
+#       loopback the sender's core runs the receiver's TCP delivery and wakes it when it
+#       sleeps; a client that never sleeps needs no wake-up, so the server's core does
+#       the server's work only, as with a client across a network.
+#    b) pinned-sleeping: as a), with an ordinary async client (reqwest) that sleeps
+#       between responses: the server's core also pays for waking it.
+#    c) shared: server and load client (reqwest) both on every core (a lower bound for
+#       the server), compared with `openssl speed -multi CORES`.
 # The load client signs its assertions before its timed part.
 # Bounded: ROUNDS × COUNT requests, a 60 s deadline in the client per round; the server is
 # stopped at the end.
@@ -44,9 +49,9 @@ raw_signing_rate() {
   fi
 }
 
-# run_case NAME SERVER_CPUS LOAD_CPUS
+# run_case NAME SERVER_CPUS LOAD_CPUS SENDER
 run_case() {
-  local name="$1" server_cpus="$2" load_cpus="$3" port url client_id
+  local name="$1" server_cpus="$2" load_cpus="$3" sender="$4" port url client_id
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   url="http://127.0.0.1:${port}"
   SYSTEMBRUKER_LOG_FORMAT=json RUST_LOG=warn taskset -c "${server_cpus}" "${BIN}" serve --demo \
@@ -61,12 +66,12 @@ run_case() {
   client_id="$("${BIN}" client create --url "${url}" --admin-token "${ADMIN}" --name bench \
     --consumer-org 991825827 --scope skatteetaten:kravogbetalinger --jwk "${WORK}/bench-${name}-$$.jwk.json" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')"
-  echo "== HTTP token issuance (${name}): server on CPUs ${server_cpus}, load client on CPUs ${load_cpus}; ${ROUNDS} rounds of ${COUNT} requests, ${CONCURRENCY} in flight"
+  echo "== HTTP token issuance (${name}): server on CPUs ${server_cpus}, load client (${sender}) on CPUs ${load_cpus}; ${ROUNDS} rounds of ${COUNT} requests, ${CONCURRENCY} in flight"
   local round raw tokens ratios=""
   for round in $(seq 1 "${ROUNDS}"); do
     raw="$(raw_signing_rate "${server_cpus}")"
     tokens="$(taskset -c "${load_cpus}" "${LOAD}" "${url}" "${client_id}" "${WORK}/bench-${name}-$$.pem" \
-      "bench-${name}-$$" skatteetaten:kravogbetalinger "${COUNT}" "${CONCURRENCY}" 2>/dev/null |
+      "bench-${name}-$$" skatteetaten:kravogbetalinger "${COUNT}" "${CONCURRENCY}" "${sender}" 2>/dev/null |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_second"])')"
     ratios="${ratios} $(python3 -c "print(round(100 * ${tokens} / ${raw}, 1))")"
     printf 'round %2d: raw %7.0f sign/s, tokens %6.0f /s, ratio %5.1f %%\n' "${round}" "${raw}" "${tokens}" \
@@ -80,6 +85,7 @@ run_case() {
 
 ALL="0-$((CORES - 1))"
 if [ "${CORES}" -ge 2 ]; then
-  run_case pinned 0 1
+  run_case pinned 0 1 poll
+  run_case pinned-sleeping 0 1 reqwest
 fi
-run_case shared "${ALL}" "${ALL}"
+run_case shared "${ALL}" "${ALL}" reqwest
