@@ -58,7 +58,7 @@ impl DirectSqlite {
             .map_err(direct_error)?;
         Ok(Some(Self {
             connection: Mutex::new(connection),
-            jtis: JtiLedger::open(&path).map_err(direct_error)?,
+            jtis: JtiLedger::new(connect(&path)?).map_err(direct_error)?,
             checkpointer: Checkpointer::start(&path)?,
         }))
     }

@@ -21,7 +21,6 @@
 //! for the write lock (another process's round, an import, the checkpointer's restart).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -54,9 +53,8 @@ struct Ledger {
 }
 
 impl JtiLedger {
-    /// A ledger on its own connection to the file at `path` (migrated).
-    pub(crate) fn open(path: &Path) -> rusqlite::Result<Self> {
-        let connection = Connection::open(path)?;
+    /// A ledger on `connection`, a connection of its own to a migrated database file.
+    pub(crate) fn new(connection: Connection) -> rusqlite::Result<Self> {
         connection.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
              PRAGMA wal_autocheckpoint = 0;",
