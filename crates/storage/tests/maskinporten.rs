@@ -285,23 +285,36 @@ async fn jti_race_across_two_stores(a: SqlStore, b: SqlStore) {
     assert!(!b.remember_jti(client, "alone", expires).await.unwrap());
 }
 
+/// Two stores on one new SQLite file, as two processes sharing it.
+async fn two_sqlite_stores() -> (SqlStore, SqlStore) {
+    let url = testing::sqlite_url();
+    (
+        SqlStore::open(&url).await.unwrap(),
+        SqlStore::open(&url).await.unwrap(),
+    )
+}
+
+/// Two stores on one new PostgreSQL database; `None` outside CI without a server.
+async fn two_postgres_stores() -> Option<(SqlStore, SqlStore)> {
+    let server = testing::postgres_server_url()?;
+    let url = testing::fresh_postgres_url(&server).await.unwrap();
+    Some((
+        SqlStore::open(&url).await.unwrap(),
+        SqlStore::open(&url).await.unwrap(),
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jti_race_across_two_stores_on_one_sqlite_file() {
-    let url = testing::sqlite_url();
-    let a = SqlStore::open(&url).await.unwrap();
-    let b = SqlStore::open(&url).await.unwrap();
+    let (a, b) = two_sqlite_stores().await;
     jti_race_across_two_stores(a, b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jti_race_across_two_stores_on_one_postgres() {
-    let Some(server) = testing::postgres_server_url() else {
-        return;
-    };
-    let url = testing::fresh_postgres_url(&server).await.unwrap();
-    let a = SqlStore::open(&url).await.unwrap();
-    let b = SqlStore::open(&url).await.unwrap();
-    jti_race_across_two_stores(a, b).await;
+    if let Some((a, b)) = two_postgres_stores().await {
+        jti_race_across_two_stores(a, b).await;
+    }
 }
 
 /// A restarted process (a new store on the same database) still refuses a live jti.
@@ -422,21 +435,15 @@ async fn config_changes_elsewhere_are_seen_at_once(reader: SqlStore, writer: Sql
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_config_changes_elsewhere_are_seen_at_once() {
-    let url = testing::sqlite_url();
-    let reader = SqlStore::open(&url).await.unwrap();
-    let writer = SqlStore::open(&url).await.unwrap();
+    let (reader, writer) = two_sqlite_stores().await;
     config_changes_elsewhere_are_seen_at_once(reader, writer).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_config_changes_elsewhere_are_seen_at_once() {
-    let Some(server) = testing::postgres_server_url() else {
-        return;
-    };
-    let url = testing::fresh_postgres_url(&server).await.unwrap();
-    let reader = SqlStore::open(&url).await.unwrap();
-    let writer = SqlStore::open(&url).await.unwrap();
-    config_changes_elsewhere_are_seen_at_once(reader, writer).await;
+    if let Some((reader, writer)) = two_postgres_stores().await {
+        config_changes_elsewhere_are_seen_at_once(reader, writer).await;
+    }
 }
 
 /// On SQLite a round of jtis waits for the write lock that another process holds, then
@@ -444,9 +451,7 @@ async fn postgres_config_changes_elsewhere_are_seen_at_once() {
 /// replay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_jti_waits_for_another_writer_and_reads_its_row() {
-    let url = testing::sqlite_url();
-    let store = SqlStore::open(&url).await.unwrap();
-    let other = SqlStore::open(&url).await.unwrap();
+    let (store, other) = two_sqlite_stores().await;
     let client = Uuid::new_v4();
     let expires = chrono::Utc::now().timestamp() + 60;
     // This store has read the log once already (its reading position is set).
