@@ -20,7 +20,7 @@ pub fn b64url_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
 }
 
 /// The RSA algorithms this crate signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RsaAlgorithm {
     RS256,
     RS384,

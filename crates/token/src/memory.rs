@@ -113,14 +113,14 @@ impl ClientRegistry for MemoryStore {
     }
 
     async fn client_by_key(&self, kid: &str) -> PortResult<Option<(Client, ClientKey)>> {
-        self.with(|s| {
-            Ok(s.keys.get(kid).and_then(|key| {
-                s.clients
-                    .get(&key.client_id)
-                    .map(|c| (c.clone(), key.clone()))
-            }))
-        })
+        self.with(|s| Ok(key_and_client(s, kid).map(|(key, c)| (c.clone(), key.clone()))))
     }
+}
+
+/// The key with `kid` and the client it belongs to.
+fn key_and_client<'a>(s: &'a State, kid: &str) -> Option<(&'a ClientKey, &'a Client)> {
+    let key = s.keys.get(kid)?;
+    s.clients.get(&key.client_id).map(|client| (key, client))
 }
 
 #[async_trait::async_trait]
@@ -200,13 +200,7 @@ fn access_of(s: &State, scopes: &[String], consumer: &OrgNumber) -> Vec<ScopeAcc
 impl GrantLookup for MemoryStore {
     async fn client_for_grant(&self, kid: &str) -> PortResult<Option<ClientGrant>> {
         self.with(|s| {
-            let Some(key) = s.keys.get(kid) else {
-                return Ok(None);
-            };
-            let Some(client) = s.clients.get(&key.client_id) else {
-                return Ok(None);
-            };
-            Ok(Some(ClientGrant {
+            Ok(key_and_client(s, kid).map(|(key, client)| ClientGrant {
                 access: access_of(s, &client.scopes, &client.consumer_org),
                 client: client.clone(),
                 key: key.clone(),

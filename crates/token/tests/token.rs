@@ -83,6 +83,15 @@ fn registered(client: &Client, key: &SigningKey) -> ClientKey {
     }
 }
 
+/// An assertion of `client` for the demo scope, to be signed.
+fn demo_assertion(client: &Client) -> AssertionRequest {
+    AssertionRequest::new(
+        &client.client_id.to_string(),
+        ISSUER,
+        "altinn:systembruker.demo",
+    )
+}
+
 async fn service_with_client(store: Arc<MemoryStore>) -> (TokenService, SigningKey, Client) {
     let client_key = SigningKey::generate(Some("vendor-1")).unwrap();
     let client = Client {
@@ -129,14 +138,10 @@ async fn system_user_grant_carries_authorization_details() {
             external_ref: "315000009".into(),
         },
     );
-    let assertion = AssertionRequest::new(
-        &client.client_id.to_string(),
-        ISSUER,
-        "altinn:systembruker.demo",
-    )
-    .system_user(&owner, None)
-    .sign(&key)
-    .unwrap();
+    let assertion = demo_assertion(&client)
+        .system_user(&owner, None)
+        .sign(&key)
+        .unwrap();
     let issued = service.issue(&assertion).await.unwrap();
     let verified = service
         .verify_access_token(&issued.access_token)
@@ -149,14 +154,10 @@ async fn system_user_grant_carries_authorization_details() {
     assert_eq!(details["system_id"], "991825827_smartcloud");
     assert_eq!(details["externalRef"], "315000009");
     // Another externalRef finds nothing: MP-303.
-    let other = AssertionRequest::new(
-        &client.client_id.to_string(),
-        ISSUER,
-        "altinn:systembruker.demo",
-    )
-    .system_user(&owner, Some("another"))
-    .sign(&key)
-    .unwrap();
+    let other = demo_assertion(&client)
+        .system_user(&owner, Some("another"))
+        .sign(&key)
+        .unwrap();
     let refused = service.issue(&other).await.unwrap_err();
     assert_eq!(
         (refused.error, refused.code),
@@ -199,15 +200,7 @@ async fn restricted_platform_scope_needs_the_access_list() {
 async fn a_kid_registered_again_verifies_with_its_new_key() {
     let store = Arc::new(MemoryStore::default());
     let (service, old_key, client) = service_with_client(store.clone()).await;
-    let ask = |key: &SigningKey| {
-        AssertionRequest::new(
-            &client.client_id.to_string(),
-            ISSUER,
-            "altinn:systembruker.demo",
-        )
-        .sign(key)
-        .unwrap()
-    };
+    let ask = |key: &SigningKey| demo_assertion(&client).sign(key).unwrap();
     assert!(service.issue(&ask(&old_key)).await.is_ok());
     let new_key = SigningKey::generate(Some("vendor-1")).unwrap();
     assert!(
@@ -232,13 +225,7 @@ async fn a_kid_registered_again_verifies_with_its_new_key() {
 async fn a_replayed_assertion_gets_no_token_even_when_sent_at_once() {
     let store = Arc::new(MemoryStore::default());
     let (service, key, client) = service_with_client(store).await;
-    let assertion = AssertionRequest::new(
-        &client.client_id.to_string(),
-        ISSUER,
-        "altinn:systembruker.demo",
-    )
-    .sign(&key)
-    .unwrap();
+    let assertion = demo_assertion(&client).sign(&key).unwrap();
     let (first, second) = tokio::join!(service.issue(&assertion), service.issue(&assertion));
     let codes: Vec<_> = [&first, &second]
         .iter()
