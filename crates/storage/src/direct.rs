@@ -48,17 +48,13 @@ impl DirectSqlite {
         let Some(path) = file_of(url) else {
             return Ok(None);
         };
-        let connection = connect(&path)?;
+        let connection = connect_without_checkpoints(&path)?;
         connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0; \
-                 PRAGMA wal_autocheckpoint = 0;",
-            )
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0;")
             .map_err(direct_error)?;
         Ok(Some(Self {
             connection: Mutex::new(connection),
-            jtis: JtiLedger::new(connect(&path)?).map_err(direct_error)?,
+            jtis: JtiLedger::new(connect_without_checkpoints(&path)?).map_err(direct_error)?,
             checkpointer: Checkpointer::start(&path)?,
         }))
     }
@@ -105,6 +101,18 @@ fn connect(path: &Path) -> StoreResult<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(direct_error)
+}
+
+/// A connection that commits to the WAL and leaves checkpoints to the [`Checkpointer`].
+fn connect_without_checkpoints(path: &Path) -> StoreResult<Connection> {
+    let connection = connect(path)?;
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA wal_autocheckpoint = 0;",
+        )
+        .map_err(direct_error)?;
+    Ok(connection)
 }
 
 /// Direct commits between two nudges of the checkpointer. A round of jtis adds about three

@@ -26,15 +26,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::maskinporten::JtiUse;
+use crate::maskinporten::{JTI_PURGE_EVERY, JTI_ROWS_PER_STATEMENT, JtiUse};
 
 /// How long a round waits for another writer before it gives up (the token request then
 /// fails with a server error, and nothing was recorded).
 const WRITE_WAIT: Duration = Duration::from_secs(10);
-/// Rows per INSERT statement.
-const ROWS_PER_STATEMENT: usize = 200;
-/// Expired rows are deleted from the log once this many rows have been appended.
-const PURGE_EVERY: u64 = 512;
 /// Expired ids leave the memory at most this often (unix seconds).
 const SWEEP_EVERY_SECS: i64 = 10;
 
@@ -53,12 +49,9 @@ struct Ledger {
 }
 
 impl JtiLedger {
-    /// A ledger on `connection`, a connection of its own to a migrated database file.
+    /// A ledger on `connection`, a connection of its own to a migrated database file
+    /// (WAL, no checkpoints of its own: `direct.rs`).
     pub(crate) fn new(connection: Connection) -> rusqlite::Result<Self> {
-        connection.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA wal_autocheckpoint = 0;",
-        )?;
         connection.busy_timeout(WRITE_WAIT)?;
         // One INSERT text per round size.
         connection.set_prepared_statement_cache_capacity(64);
@@ -94,26 +87,28 @@ impl JtiLedger {
         } = &mut *ledger;
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         read_new_rows(&transaction, seen, read_to, now)?;
-        let first: Vec<bool> = uses
+        let keys: Vec<String> = uses
             .iter()
-            .map(|one| !is_live(seen, &one.client_id, &one.jti, now))
+            .map(|one| key(&one.client_id, &one.jti))
             .collect();
-        let fresh: Vec<&JtiUse> = uses
+        let first: Vec<bool> = keys.iter().map(|k| !is_live(seen, k, now)).collect();
+        let (fresh, fresh_keys): (Vec<&JtiUse>, Vec<String>) = uses
             .iter()
+            .zip(keys)
             .zip(&first)
             .filter(|(_, first)| **first)
-            .map(|(one, _)| *one)
-            .collect();
+            .map(|((one, key), _)| (*one, key))
+            .unzip();
         let last_seq = append(&transaction, &fresh)?;
         let appended = u64::try_from(fresh.len()).unwrap_or(u64::MAX);
-        let purge = *appended_since_purge + appended >= PURGE_EVERY;
+        let purge = *appended_since_purge + appended >= JTI_PURGE_EVERY;
         if purge {
             purge_expired(&transaction, now)?;
         }
         transaction.commit()?;
         // Only a committed round changes what this process knows.
-        for one in fresh {
-            note(seen, key(&one.client_id, &one.jti), one.expires_at);
+        for (one, key) in fresh.iter().zip(fresh_keys) {
+            note(seen, key, one.expires_at);
         }
         if let Some(last_seq) = last_seq {
             *read_to = last_seq;
@@ -149,9 +144,8 @@ fn key(client_id: &str, jti: &str) -> String {
     format!("{client_id} {jti}")
 }
 
-fn is_live(seen: &HashMap<String, i64>, client_id: &str, jti: &str, now: i64) -> bool {
-    seen.get(&key(client_id, jti))
-        .is_some_and(|expires_at| *expires_at >= now)
+fn is_live(seen: &HashMap<String, i64>, key: &str, now: i64) -> bool {
+    seen.get(key).is_some_and(|expires_at| *expires_at >= now)
 }
 
 /// A later use of a key (after an earlier one expired) lives longer; keep the longest.
@@ -185,7 +179,7 @@ fn read_new_rows(
 
 /// Appends `fresh`; returns the seq of the last row appended.
 fn append(transaction: &Transaction<'_>, fresh: &[&JtiUse]) -> rusqlite::Result<Option<i64>> {
-    for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+    for chunk in fresh.chunks(JTI_ROWS_PER_STATEMENT) {
         let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
         let mut statement = transaction.prepare_cached(&format!(
             "INSERT INTO mp_jti_log (client_id, jti, expires_at) VALUES {values}"

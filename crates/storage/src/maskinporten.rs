@@ -472,11 +472,11 @@ impl SqlStore {
     }
 }
 
-/// Expired assertion ids are deleted on every this many inserts.
-const JTI_PURGE_EVERY: u64 = 512;
+/// Expired assertion ids are deleted on every this many inserts (table and log alike).
+pub(crate) const JTI_PURGE_EVERY: u64 = 512;
 static JTI_INSERTS: AtomicU64 = AtomicU64::new(0);
 /// Rows per statement when a round remembers many jtis (3 binds each, plus `now`).
-const JTI_ROWS_PER_STATEMENT: usize = 200;
+pub(crate) const JTI_ROWS_PER_STATEMENT: usize = 200;
 
 #[async_trait::async_trait]
 impl ReplayGuard for SqlStore {
@@ -490,7 +490,7 @@ impl ReplayGuard for SqlStore {
     }
 }
 
-/// Deletes expired jtis once every [`JTI_PURGE_EVERY`] inserts (counted over all paths).
+/// Deletes expired jtis from the keyed table once every [`JTI_PURGE_EVERY`] inserts.
 async fn purge_now_and_then(pool: &AnyPool, inserted: usize, now: i64) {
     let inserted = u64::try_from(inserted).unwrap_or(u64::MAX);
     let before = JTI_INSERTS.fetch_add(inserted, Ordering::Relaxed);
@@ -553,15 +553,23 @@ fn distinct_uses(uses: &[JtiUse]) -> Vec<usize> {
     distinct
 }
 
-/// The ledger decides on a blocking thread: its write may wait for the disk or for
+/// Runs `work` on the ledger on a blocking thread: its write may wait for the disk or for
 /// another writer, and the runtime's threads meanwhile verify and sign the next requests.
+async fn on_ledger_thread<T: Send + 'static>(
+    work: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| StoreError::Corrupt(format!("a jti write was lost: {err}")))?
+}
+
 async fn first_uses_in_ledger(
     direct: Arc<DirectSqlite>,
     uses: Arc<Vec<JtiUse>>,
     distinct: Vec<usize>,
     now: i64,
 ) -> StoreResult<HashSet<usize>> {
-    tokio::task::spawn_blocking(move || {
+    on_ledger_thread(move || {
         let round: Vec<&JtiUse> = distinct.iter().map(|&i| &uses[i]).collect();
         let first = direct.remember_jtis(&round, now)?;
         Ok(distinct
@@ -571,7 +579,6 @@ async fn first_uses_in_ledger(
             .collect())
     })
     .await
-    .map_err(|err| StoreError::Corrupt(format!("the jti write was lost: {err}")))?
 }
 
 /// A new row, or an expired row taken over, is a first use; a live row is left alone and
@@ -651,9 +658,7 @@ impl SqlStore {
     /// On a SQLite file the newest id stays, expired or not (see `ledger.rs`).
     pub async fn purge_expired_jtis(&self, now: i64) -> PortResult<u64> {
         let purged = match self.direct() {
-            Some(direct) => tokio::task::spawn_blocking(move || direct.purge_jtis(now))
-                .await
-                .map_err(|err| StoreError::Corrupt(format!("the purge was lost: {err}")))?,
+            Some(direct) => on_ledger_thread(move || direct.purge_jtis(now)).await,
             None => purge_expired_jtis(self.pool(), now).await,
         };
         Ok(purged?)
