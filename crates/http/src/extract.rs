@@ -59,3 +59,66 @@ impl Body {
             .map_err(|_| ApiError::bad_request("the request body is not valid UTF-8"))
     }
 }
+
+/// Raw body of a request that must say it is JSON (`application/json` or
+/// `application/*+json`, as axum's `Json` wants): other or missing content types are
+/// refused with 415 before the body is read, as on every JSON endpoint. For handlers
+/// that parse the JSON themselves.
+pub struct JsonBody(pub Body);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        if !content_type.is_some_and(is_json_content_type) {
+            return Err(body_problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "expected a body with Content-Type: application/json, not {}",
+                    content_type.unwrap_or("none")
+                ),
+            ));
+        }
+        Body::from_request(req, state).await.map(JsonBody)
+    }
+}
+
+impl std::ops::Deref for JsonBody {
+    type Target = Body;
+    fn deref(&self) -> &Body {
+        &self.0
+    }
+}
+
+/// `application/json` or `application/<anything>+json`, with any parameters.
+fn is_json_content_type(value: &str) -> bool {
+    let Ok(mime) = value.parse::<mime::Mime>() else {
+        return false;
+    };
+    mime.type_() == mime::APPLICATION
+        && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json_content_type;
+
+    #[test]
+    fn json_content_types_are_told_apart() {
+        for json in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/problem+json",
+        ] {
+            assert!(is_json_content_type(json), "{json}");
+        }
+        for other in ["text/plain", "application/xml", "text/json", "", "json"] {
+            assert!(!is_json_content_type(other), "{other}");
+        }
+    }
+}

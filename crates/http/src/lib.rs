@@ -28,7 +28,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use state::{AppState, Config, DEFAULT_REQUEST_TIMEOUT_DAYS};
+pub use state::{AppState, Config, DEFAULT_PDP_MAX_DECISIONS, DEFAULT_REQUEST_TIMEOUT_DAYS};
 
 /// Requests bodies above this size are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

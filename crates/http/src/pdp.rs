@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{AuthorizeScope, Scoped};
-use crate::extract::Body;
+use crate::extract::JsonBody;
 use crate::problem::{ApiError, ApiResult};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -233,13 +233,14 @@ impl ContextHandler {
 
     /// Decides every individual request of `request`, in order.
     pub async fn authorize(&self, request: &Request) -> Vec<DecisionResult> {
-        let individuals = request.split();
         let versions = match self.refresh().await {
             Ok(versions) => versions,
-            Err(Undecidable(result)) => return vec![result; individuals.len()],
+            Err(Undecidable(result)) => return vec![result; request.decision_count()],
         };
-        let mut results = Vec::with_capacity(individuals.len());
-        for individual in individuals {
+        let mut results = Vec::with_capacity(request.decision_count());
+        // One individual request is built at a time: its copy of the attributes is
+        // dropped before the next is made.
+        for individual in request.individuals() {
             let result = match individual {
                 Ok(mut single) => match self.decide(&mut single, versions).await {
                     Ok(result) | Err(Undecidable(result)) => result,
@@ -329,7 +330,11 @@ impl ContextHandler {
     }
 
     /// The resource party, given as party id, party uuid, org number or person number.
+    /// Every party value given must name the same party: a request naming two (say the
+    /// org number of one and the party id of another) is Indeterminate, as no one can
+    /// tell which party the caller meant.
     async fn resource_party(&self, request: &Request) -> Result<Option<Uuid>, Undecidable> {
+        let mut named: Option<(String, Option<Uuid>)> = None;
         for id in [
             attr::PARTY_UUID,
             attr::PARTY_ID,
@@ -337,16 +342,29 @@ impl ContextHandler {
             attr::ORGANIZATION_LEGACY,
             attr::PERSON,
         ] {
-            if let Some(value) = request.values(category::RESOURCE, id).next() {
-                let id = if id == attr::ORGANIZATION_LEGACY {
-                    attr::ORGANIZATION
-                } else {
-                    id
-                };
-                return self.party_by_identifier(id, &value_text(value)).await;
+            let lookup_id = if id == attr::ORGANIZATION_LEGACY {
+                attr::ORGANIZATION
+            } else {
+                id
+            };
+            for value in request.values(category::RESOURCE, id) {
+                let text = value_text(value);
+                let party = self.party_by_identifier(lookup_id, &text).await?;
+                match &named {
+                    None => named = Some((format!("{id} {text:?}"), party)),
+                    Some((_, first)) if *first == party => {}
+                    Some((first, _)) => {
+                        return Err(indeterminate(
+                            StatusCode::ProcessingError,
+                            format!(
+                                "the resource party is ambiguous: {first} and {id} {text:?} do not name the same party"
+                            ),
+                        ));
+                    }
+                }
             }
         }
-        Ok(None)
+        Ok(named.and_then(|(_, party)| party))
     }
 
     /// Looks a party up by one of its identifiers; `None` when it is not registered.
@@ -581,17 +599,35 @@ fn direct_rights(
     granted.then(|| DecisionResult::new(Decision::Permit, Status::ok()))
 }
 
+/// Refuses, before any decision is made, a request that asks for more individual
+/// decisions than `limit`: it is counted, not expanded, so a refused request costs no
+/// more than its parsing.
+fn check_decision_count(request: &Request, limit: usize) -> ApiResult<()> {
+    let asked = request.decision_count();
+    if asked <= limit {
+        return Ok(());
+    }
+    Err(ApiError::invalid_field(
+        "STD-00031",
+        "/Request",
+        format!(
+            "the request asks for {asked} individual decisions; at most {limit} are answered per request: split it into smaller requests"
+        ),
+    ))
+}
+
 #[utoipa::path(post, path = "/authorization/api/v1/authorize", tag = "authorization",
     request_body(content = serde_json::Value, content_type = "application/json",
         description = "XACML 3.0 JSON-profile request (authorization.md §5)"),
     security(("bearer" = ["altinn:authorization/authorize"])),
     responses((status = 200, body = serde_json::Value, description = "XACML JSON response, one result per individual request, in order"),
         (status = 400, body = crate::problem::ProblemBody), (status = 401, body = crate::problem::ProblemBody),
-        (status = 403, body = crate::problem::ProblemBody)))]
+        (status = 403, body = crate::problem::ProblemBody), (status = 413, body = crate::problem::ProblemBody),
+        (status = 415, body = crate::problem::ProblemBody)))]
 async fn authorize(
     State(state): State<AppState>,
     _caller: Scoped<AuthorizeScope>,
-    body: Body,
+    body: JsonBody,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     let request = Request::from_json(body.text()?).map_err(|e| {
         ApiError::invalid_field(
@@ -600,6 +636,7 @@ async fn authorize(
             format!("the decision request is not valid: {e}"),
         )
     })?;
+    check_decision_count(&request, state.config.pdp_max_decisions)?;
     let results = state.pdp.authorize(&request).await;
     Ok(axum::Json(to_json(&results)))
 }

@@ -20,10 +20,16 @@ pub struct Config {
     pub request_timeout_days: u32,
     /// The portal's OpenID Connect login (as ID-porten); `None` leaves only the dev login.
     pub oidc: Option<crate::oidc::OidcConfig>,
+    /// Most individual decisions one PDP request may ask for (its `MultiRequests`
+    /// references, or the product of its repeated categories); more is refused unevaluated.
+    pub pdp_max_decisions: usize,
 }
 
 /// The reference's request lifetime: 180 days.
 pub const DEFAULT_REQUEST_TIMEOUT_DAYS: u32 = 180;
+
+/// Default of [`Config::pdp_max_decisions`].
+pub const DEFAULT_PDP_MAX_DECISIONS: usize = 1000;
 
 impl Config {
     /// Settings with the defaults for everything but the URL and dev mode.
@@ -33,6 +39,7 @@ impl Config {
             dev,
             request_timeout_days: DEFAULT_REQUEST_TIMEOUT_DAYS,
             oidc: None,
+            pdp_max_decisions: DEFAULT_PDP_MAX_DECISIONS,
         }
     }
 

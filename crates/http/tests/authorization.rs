@@ -27,6 +27,7 @@ server_tests!(
     malformed_requests_are_400_and_tokens_are_checked,
     policy_upload_is_validated_and_rights_are_listed,
     decisions_are_counted_in_metrics,
+    ambiguous_resource_party_is_indeterminate,
 );
 
 const READ: &str = "read";
@@ -514,5 +515,48 @@ async fn two_processes_on_one_postgres_see_every_change_at_once() {
     assert_eq!(
         decision(&b, person(PIA), ROR_OG_VANN).await,
         "NotApplicable"
+    );
+}
+
+/// Pia's request for read, with the resource party given by `party` attributes.
+fn request_for_party(party: Value) -> Value {
+    let mut body = request(person(PIA), READ, ROR_OG_VANN);
+    let mut attributes =
+        vec![json!({"AttributeId": "urn:altinn:resource", "Value": DEMO_RESOURCE})];
+    attributes.extend(party.as_array().unwrap().iter().cloned());
+    body["Request"]["Resource"][0]["Attribute"] = Value::Array(attributes);
+    body
+}
+
+/// Issue 14: party attributes that name two parties made the PDP pick one (Pia, daglig
+/// leder of Rør og Vann only, got Permit for Bakeriet's resource party); the request is
+/// ambiguous, so Indeterminate. Attributes naming one party in two ways still decide.
+async fn ambiguous_resource_party_is_indeterminate(server: TestServer) {
+    let ror_party_id = json!({"AttributeId": "urn:altinn:partyid", "Value": "70000003"});
+    let ror_uuid = uuid_of(&server.store, ROR_OG_VANN).await.to_string();
+    let org = |number: &str| json!({"AttributeId": "urn:altinn:organization:identifier-no", "Value": number});
+    let ambiguous = [
+        json!([org(BAKERIET), ror_party_id]),
+        json!([org(BAKERIET), {"AttributeId": "urn:altinn:party:uuid", "Value": ror_uuid}]),
+        json!([{"AttributeId": "urn:altinn:organization:identifier-no", "Value": [ROR_OG_VANN, BAKERIET]}]),
+        json!([org(ROR_OG_VANN), {"AttributeId": "urn:altinn:organizationnumber", "Value": BAKERIET}]),
+    ];
+    for party in ambiguous {
+        let (status, json) = authorize_raw(&server, &request_for_party(party.clone())).await;
+        assert_eq!(status, 200);
+        let result = &json["Response"][0];
+        assert_eq!(result["Decision"], "Indeterminate", "{party}: {json}");
+        assert!(
+            result["Status"]["StatusMessage"]
+                .as_str()
+                .unwrap()
+                .contains("ambiguous"),
+            "{json}"
+        );
+    }
+    let same_party = json!([org(ROR_OG_VANN), ror_party_id]);
+    assert_eq!(
+        decisions(&server, &request_for_party(same_party)).await,
+        ["Permit"]
     );
 }

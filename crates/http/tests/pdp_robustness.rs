@@ -147,3 +147,113 @@ proptest! {
         }
     }
 }
+
+const PDP: &str = "/authorization/api/v1/authorize";
+
+fn group(attribute_id: &str, value: &str) -> Value {
+    json!({"Attribute": [{"AttributeId": attribute_id, "Value": value}]})
+}
+
+/// Pia × `actions` actions × `resources` resource groups, each repeated `subjects` times:
+/// subjects × actions × resources individual decisions by the cartesian product.
+fn product_request(subjects: usize, actions: usize, resources: usize) -> Value {
+    let subject = group("urn:altinn:person:identifier-no", PIA);
+    let action = |i: usize| {
+        group(
+            "urn:oasis:names:tc:xacml:1.0:action:action-id",
+            &format!("a{i}"),
+        )
+    };
+    let resource = json!({"Attribute": [
+        {"AttributeId": "urn:altinn:resource", "Value": DEMO_RESOURCE},
+        {"AttributeId": "urn:altinn:organization:identifier-no", "Value": ROR_OG_VANN}]});
+    json!({"Request": {
+        "AccessSubject": vec![subject; subjects],
+        "Action": (0..actions).map(action).collect::<Vec<_>>(),
+        "Resource": vec![resource; resources],
+    }})
+}
+
+fn post_json(body: &Value) -> (u16, Value) {
+    let (status, text) = send(
+        reqwest::Method::POST,
+        PDP,
+        "application/json",
+        body.to_string().into_bytes(),
+    );
+    (status, serde_json::from_str(&text).unwrap())
+}
+
+fn assert_too_many(status: u16, problem: &Value, asked: usize) {
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "STD-00031", "{problem}");
+    let title = problem["errors"][0]["title"].as_str().unwrap();
+    assert!(
+        title.contains(&format!("{asked} individual decisions")) && title.contains("at most 1000"),
+        "{title}"
+    );
+}
+
+/// Issue 14: 100 × 100 × 100 groups made the PDP decide a million requests (42 s, 360 MB
+/// answer, 3.5 GB memory). The count is checked before anything is expanded or decided.
+#[test]
+fn pdp_refuses_more_decisions_than_its_limit() {
+    let (status, problem) = post_json(&product_request(100, 100, 100));
+    assert_too_many(status, &problem, 1_000_000);
+    let (status, problem) = post_json(&product_request(11, 10, 10));
+    assert_too_many(status, &problem, 1100);
+    // The limit itself is answered in full.
+    let (status, answer) = post_json(&product_request(10, 10, 10));
+    assert_eq!(status, 200);
+    assert_eq!(answer["Response"].as_array().unwrap().len(), 1000);
+}
+
+/// `MultiRequests` references count one decision each.
+#[test]
+fn pdp_counts_multi_request_references() {
+    let references = |n: usize| {
+        let mut body = product_request(1, 1, 1);
+        body["Request"]["AccessSubject"][0]["Id"] = json!("s");
+        body["Request"]["Action"][0]["Id"] = json!("a");
+        body["Request"]["Resource"][0]["Id"] = json!("r");
+        body["Request"]["MultiRequests"] =
+            json!({"RequestReference": vec![json!({"ReferenceId": ["s", "a", "r"]}); n]});
+        body
+    };
+    let (status, problem) = post_json(&references(1001));
+    assert_too_many(status, &problem, 1001);
+    let (status, answer) = post_json(&references(3));
+    assert_eq!(status, 200);
+    assert_eq!(answer["Response"].as_array().unwrap().len(), 3);
+}
+
+/// Issue 14: the PDP parsed JSON sent as text/plain or application/xml; like every JSON
+/// endpoint it now answers 415 for a body not declared JSON.
+#[test]
+fn pdp_answers_415_for_bodies_not_declared_json() {
+    let body = product_request(1, 1, 1).to_string();
+    for content_type in [
+        "text/plain",
+        "application/xml",
+        "application/x-www-form-urlencoded",
+    ] {
+        let (status, text) = send(
+            reqwest::Method::POST,
+            PDP,
+            content_type,
+            body.clone().into_bytes(),
+        );
+        assert_eq!(status, 415, "{content_type}: {text}");
+        let problem: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(problem["code"], "STD-00415", "{text}");
+    }
+    for content_type in ["application/json; charset=utf-8", "application/xacml+json"] {
+        let (status, text) = send(
+            reqwest::Method::POST,
+            PDP,
+            content_type,
+            body.clone().into_bytes(),
+        );
+        assert_eq!(status, 200, "{content_type}: {text}");
+    }
+}

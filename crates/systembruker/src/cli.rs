@@ -60,6 +60,9 @@ pub struct ServeArgs {
     /// Days a system-user request may wait for an answer before it becomes Timedout.
     #[arg(long, env = "SYSTEMBRUKER_REQUEST_TIMEOUT_DAYS", default_value_t = systembruker_http::DEFAULT_REQUEST_TIMEOUT_DAYS)]
     pub request_timeout_days: u32,
+    /// Most individual decisions one PDP request may ask for; more is refused with 400.
+    #[arg(long, env = "SYSTEMBRUKER_PDP_MAX_DECISIONS", default_value_t = systembruker_http::DEFAULT_PDP_MAX_DECISIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pdp_max_decisions: u64,
     /// A static operator token accepted with scope systembruker:admin (never empty).
     #[arg(long, env = "SYSTEMBRUKER_ADMIN_TOKEN")]
     pub admin_token: Option<String>,

@@ -73,6 +73,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             dev,
             request_timeout_days: args.request_timeout_days,
             oidc,
+            pdp_max_decisions: usize::try_from(args.pdp_max_decisions).unwrap_or(usize::MAX),
         },
         auth,
         tokens,

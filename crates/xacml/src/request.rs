@@ -5,6 +5,7 @@ use crate::functions::double_from_str;
 use crate::value::{AttributeValue, DataType};
 use crate::xml::{Element, parse_document};
 use serde_json::Value as Json;
+use std::collections::{HashMap, HashSet};
 
 /// Well-known attribute category identifiers.
 pub mod category {
@@ -140,12 +141,21 @@ impl Request {
     /// A context handler enriches each one on its own (its subject and party
     /// may differ from the others') before [`Pdp::decide`](crate::Pdp::decide).
     pub fn split(&self) -> Vec<Result<Request, String>> {
-        if self.is_simple() {
-            return vec![Ok(self.clone())];
-        }
-        self.individual_requests()
+        self.individuals().collect()
+    }
+
+    /// As [`split`](Self::split), one individual request at a time: each is built when
+    /// it is taken, so only one copy of its attributes is alive at once.
+    pub fn individuals(&self) -> impl Iterator<Item = Result<Request, String>> + '_ {
+        let selections = if self.is_simple() {
+            Vec::new()
+        } else {
+            self.individual_requests()
+        };
+        let whole = self.is_simple().then(|| Ok(self.clone()));
+        whole
             .into_iter()
-            .map(|selection| {
+            .chain(selections.into_iter().map(|selection| {
                 selection.map(|indexes| Request {
                     categories: indexes
                         .iter()
@@ -154,8 +164,7 @@ impl Request {
                     multi_requests: Vec::new(),
                     return_policy_id_list: self.return_policy_id_list,
                 })
-            })
-            .collect()
+            }))
     }
 
     /// Number of individual requests this request expands to.
@@ -163,14 +172,38 @@ impl Request {
         self.individual_requests().len()
     }
 
+    /// How many individual decisions this request asks for, counted without expanding
+    /// it: the `MultiRequests` references, or else the product of the number of groups
+    /// of each category (saturating, so a hostile product cannot overflow). A caller
+    /// checks this against its limit before any decision work is done.
+    pub fn decision_count(&self) -> usize {
+        if !self.multi_requests.is_empty() {
+            return self.multi_requests.len();
+        }
+        let mut per_category: HashMap<&str, usize> = HashMap::new();
+        for c in &self.categories {
+            *per_category.entry(c.category.as_str()).or_default() += 1;
+        }
+        per_category
+            .values()
+            .fold(1usize, |product, count| product.saturating_mul(*count))
+    }
+
+    /// The number of `AttributesReference`s over all `MultiRequests` references: each
+    /// one copies a group of attributes into an individual request.
+    pub fn reference_count(&self) -> usize {
+        self.multi_requests.iter().map(Vec::len).sum()
+    }
+
     /// Expand into individual requests, each a list of indexes into
     /// `categories` (or an error message for a bad reference).
     pub(crate) fn individual_requests(&self) -> Vec<Result<Vec<usize>, String>> {
         if !self.multi_requests.is_empty() {
+            let by_id = self.groups_by_id();
             return self
                 .multi_requests
                 .iter()
-                .map(|refs| self.resolve_references(refs))
+                .map(|refs| resolve_references(&by_id, refs))
                 .collect();
         }
         if !self.has_repeated_category() {
@@ -183,33 +216,40 @@ impl Request {
         self.multi_requests.is_empty() && !self.has_repeated_category()
     }
 
-    fn resolve_references(&self, refs: &[String]) -> Result<Vec<usize>, String> {
-        refs.iter()
-            .map(|r| {
-                self.categories
-                    .iter()
-                    .position(|c| c.id.as_deref() == Some(r.as_str()))
-                    .ok_or_else(|| format!("RequestReference names unknown Attributes id `{r}`"))
-            })
-            .collect()
+    /// Each `Attributes` id and the index of its first group (one map, so resolving
+    /// many references stays linear).
+    fn groups_by_id(&self) -> HashMap<&str, usize> {
+        let mut by_id = HashMap::new();
+        for (i, c) in self.categories.iter().enumerate() {
+            if let Some(id) = c.id.as_deref() {
+                by_id.entry(id).or_insert(i);
+            }
+        }
+        by_id
     }
 
     fn has_repeated_category(&self) -> bool {
-        self.categories.iter().enumerate().any(|(i, c)| {
-            self.categories[..i]
-                .iter()
-                .any(|earlier| earlier.category == c.category)
-        })
+        let mut seen = HashSet::new();
+        !self
+            .categories
+            .iter()
+            .all(|c| seen.insert(c.category.as_str()))
     }
 
     /// Multiple Decision Profile, repeated categories: one individual request
     /// per combination of one group from each category.
     fn cartesian_product(&self) -> Vec<Vec<usize>> {
+        // Categories in order of first appearance, found through a map so that many
+        // distinct categories stay linear.
+        let mut position: HashMap<&str, usize> = HashMap::new();
         let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
         for (i, c) in self.categories.iter().enumerate() {
-            match groups.iter_mut().find(|(cat, _)| *cat == c.category) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((&c.category, vec![i])),
+            match position.get(c.category.as_str()) {
+                Some(at) => groups[*at].1.push(i),
+                None => {
+                    position.insert(&c.category, groups.len());
+                    groups.push((&c.category, vec![i]));
+                }
             }
         }
         let mut combos: Vec<Vec<usize>> = vec![Vec::new()];
@@ -320,6 +360,17 @@ impl Request {
         }
         Ok(request)
     }
+}
+
+fn resolve_references(by_id: &HashMap<&str, usize>, refs: &[String]) -> Result<Vec<usize>, String> {
+    refs.iter()
+        .map(|r| {
+            by_id
+                .get(r.as_str())
+                .copied()
+                .ok_or_else(|| format!("RequestReference names unknown Attributes id `{r}`"))
+        })
+        .collect()
 }
 
 fn missing(what: &str, hint: &'static str) -> RequestError {
