@@ -891,23 +891,63 @@ pub(crate) async fn register_owned_scope(
         .await?)
 }
 
-/// The resource registry's hook: a resource with a `MaskinportenScope` reference
-/// registers that scope with the resource's owner.
+/// Every `MaskinportenScope` a resource names.
+fn resource_scopes(
+    resource: &systembruker_domain::resource::ServiceResource,
+) -> impl Iterator<Item = &str> {
+    resource
+        .resource_references
+        .iter()
+        .filter(|r| {
+            r.reference_type == systembruker_domain::resource::ReferenceType::MaskinportenScope
+        })
+        .map(|r| r.reference.as_str())
+}
+
+fn foreign_scope(scope: &str, owner: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "the MaskinportenScope {scope} belongs to {owner}; a resource may name only its owner's scopes"
+    ))
+}
+
+/// The resource registry's check before a resource is stored: every `MaskinportenScope`
+/// it names must be its owner's (or still free). A scope of the platform itself
+/// (`systembruker:admin`, `altinn:authorization/authorize`, …) or one registered by
+/// another organisation is a 409, so no resource can pose as the owner of a scope it
+/// does not hold.
+pub(crate) async fn check_resource_scopes(
+    state: &AppState,
+    resource: &systembruker_domain::resource::ServiceResource,
+) -> ApiResult<()> {
+    let owner = resource.has_competent_authority.organization;
+    for scope in resource_scopes(resource) {
+        check_scope_name(scope)
+            .map_err(|e| ApiError::invalid_field("MP-200", "/resourceReferences", e))?;
+        if is_reserved(scope) {
+            return Err(foreign_scope(scope, "the platform"));
+        }
+        if let Some(registered) = state.store.registered_scope(scope).await?
+            && registered.owner_org != owner
+        {
+            return Err(foreign_scope(scope, "another organisation"));
+        }
+    }
+    Ok(())
+}
+
+/// The resource registry's hook: each `MaskinportenScope` a resource names is registered
+/// with the resource's owner ([`check_resource_scopes`] ran before it was stored).
 pub(crate) async fn register_resource_scope(
     state: &AppState,
     resource: &systembruker_domain::resource::ServiceResource,
 ) -> ApiResult<()> {
-    // A reference to one of the platform's own scopes registers nothing: those stay the
-    // platform's.
-    if let Some(scope) = resource.maskinporten_scope().filter(|s| !is_reserved(s)) {
-        let owner = resource.has_competent_authority.organization;
+    let owner = resource.has_competent_authority.organization;
+    for scope in resource_scopes(resource) {
         register_owned_scope(state, scope, owner, None)
             .await
             .map_err(|e| {
                 if e.status == StatusCode::CONFLICT {
-                    ApiError::conflict(format!(
-                        "the MaskinportenScope {scope} belongs to another organisation"
-                    ))
+                    foreign_scope(scope, "another organisation")
                 } else {
                     e
                 }

@@ -56,6 +56,7 @@ async fn create_resource(
 ) -> ApiResult<(StatusCode, axum::Json<ServiceResource>)> {
     resource.validate()?;
     check_owner(&caller, &resource)?;
+    crate::maskinporten::check_resource_scopes(&state, &resource).await?;
     let stored = state.store.create_resource(&resource).await?;
     crate::maskinporten::register_resource_scope(&state, &stored.resource).await?;
     Ok((StatusCode::CREATED, axum::Json(stored.resource)))
@@ -84,7 +85,8 @@ async fn get_resource(
     params(("id" = String, Path)), request_body = ServiceResource,
     security(("bearer" = ["altinn:resourceregistry/resource.write"])),
     responses((status = 200, body = ServiceResource), (status = 400, body = crate::problem::ProblemBody),
-        (status = 403, body = crate::problem::ProblemBody), (status = 404, body = crate::problem::ProblemBody)))]
+        (status = 403, body = crate::problem::ProblemBody), (status = 404, body = crate::problem::ProblemBody),
+        (status = 409, body = crate::problem::ProblemBody)))]
 async fn update_resource(
     State(state): State<AppState>,
     caller: Scoped<ResourceWrite>,
@@ -103,6 +105,7 @@ async fn update_resource(
     // to, or takes it over from, another organisation.
     check_owner(&caller, &existing(&state, &id).await?)?;
     check_owner(&caller, &resource)?;
+    crate::maskinporten::check_resource_scopes(&state, &resource).await?;
     let updated = state.store.update_resource(&resource).await?.resource;
     crate::maskinporten::register_resource_scope(&state, &updated).await?;
     Ok(axum::Json(updated))
@@ -142,6 +145,7 @@ async fn get_policy(
 /// Parses and compiles the policy with the XACML engine, so only policies the PDP can
 /// evaluate are stored. The engine's messages say where (element and line) and what to do.
 pub(crate) fn check_policy_xml(xml: &str) -> ApiResult<Policy> {
+    refuse_doctype(xml)?;
     Policy::from_xml(xml).map_err(|e| {
         ApiError::invalid_field(
             "STD-00020",
@@ -149,6 +153,33 @@ pub(crate) fn check_policy_xml(xml: &str) -> ApiResult<Policy> {
             format!("the policy was refused: {e}"),
         )
     })
+}
+
+/// Refuses a policy with a document type declaration. The engine resolves no entities,
+/// but the policy is stored and served back verbatim, and a downstream parser that does
+/// resolve them (external entities, entity expansion) must never be handed one.
+fn refuse_doctype(xml: &str) -> ApiResult<()> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::DocType(_)) => {
+                return Err(ApiError::invalid_field(
+                    "STD-00020",
+                    "/policy",
+                    "the policy was refused: it has a <!DOCTYPE> declaration; XACML policies need none, and none is accepted (remove it, and any entities it declares)",
+                ));
+            }
+            // A DOCTYPE may only come before the root element; the engine reports
+            // malformed XML with its line.
+            Ok(
+                quick_xml::events::Event::Start(_)
+                | quick_xml::events::Event::Empty(_)
+                | quick_xml::events::Event::Eof,
+            )
+            | Err(_) => return Ok(()),
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Reads the policy from the body: raw XML, or a multipart form field `policyFile` as the
@@ -321,6 +352,19 @@ mod tests {
         assert!(
             refusal("<Policy PolicyId=\"p\">\n<Rule/></Policy>").contains("RuleCombiningAlgId")
         );
+    }
+
+    #[test]
+    fn policy_with_a_doctype_is_refused() {
+        let with_doctype = crate::demo::DEMO_POLICY.replacen(
+            "<xacml:Policy",
+            "<!DOCTYPE x [<!ENTITY e \"boom\">]>\n<xacml:Policy",
+            1,
+        );
+        assert_ne!(with_doctype, crate::demo::DEMO_POLICY);
+        assert!(refusal(&with_doctype).contains("DOCTYPE"));
+        let bare = format!("<!DOCTYPE Policy>{}", crate::demo::DEMO_POLICY);
+        assert!(refusal(&bare).contains("DOCTYPE"));
     }
 
     #[test]

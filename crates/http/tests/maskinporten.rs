@@ -23,6 +23,8 @@ systembruker_http::server_tests!(
     every_protected_route_refuses_bad_tokens,
     rotated_keys_keep_old_tokens_valid,
     a_remembered_token_still_expires,
+    tokens_for_other_resource_servers_are_refused,
+    resources_may_name_only_their_owners_scopes,
 );
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -874,4 +876,127 @@ async fn a_remembered_token_still_expires(server: TestServer) {
     assert_eq!(status().await, 200, "the same token, now from memory");
     tokio::time::sleep(std::time::Duration::from_secs(8)).await;
     assert_eq!(status().await, 401, "expired, whether remembered or not");
+}
+
+/// Issue 14: a token asked for another resource server (`resource` → `aud`) opened the
+/// platform's APIs. Only tokens without `aud` or with the platform's own are accepted.
+async fn tokens_for_other_resource_servers_are_refused(server: TestServer) {
+    let vendor = vendor(&server).await;
+    let status_with = |resource: Option<Value>| {
+        let assertion = vendor.assertion_with(|c| {
+            c.insert(
+                "scope".into(),
+                json!("altinn:authentication/systemregister.write"),
+            );
+            if let Some(resource) = resource {
+                c.insert("resource".into(), resource);
+            }
+        });
+        let server = &server;
+        async move {
+            let (status, body) = request_token(server, &assertion).await;
+            assert_eq!(status, 200, "{body}");
+            let token = body["access_token"].as_str().unwrap().to_string();
+            reqwest::Client::new()
+                .get(server.at("/authentication/api/v1/systemregister/vendor"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = status_with(Some(json!("https://other-api.example/"))).await;
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    let problem: Value = refused.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another resource server"),
+        "{problem}"
+    );
+    for ours in [
+        None,
+        Some(json!(server.url)),
+        Some(json!([format!("{}/", server.url)])),
+    ] {
+        let response = status_with(ours.clone()).await;
+        assert_eq!(response.status(), 200, "resource {ours:?}");
+    }
+}
+
+fn resource_with_scope(identifier: &str, owner: &str, scope: &str) -> Value {
+    json!({
+        "identifier": identifier, "title": {"nb": "T", "nn": "T", "en": "T"},
+        "description": {"nb": "D", "nn": "D", "en": "D"},
+        "rightDescription": {"nb": "R", "nn": "R", "en": "R"},
+        "resourceType": "GenericAccessResource", "delegable": true,
+        "resourceReferences": [{"referenceSource": "Default", "reference": scope, "referenceType": "MaskinportenScope"}],
+        "hasCompetentAuthority": {"organization": owner, "orgcode": "x", "name": {"nb": "S", "nn": "S", "en": "S"}}
+    })
+}
+
+/// Issue 14: the docs promise 409 for a scope owned by others, yet platform scopes such
+/// as `systembruker:admin` were taken as a resource's metadata. Any scope not the owner's
+/// is a 409 now, on create and update, and nothing is stored.
+async fn resources_may_name_only_their_owners_scopes(server: TestServer) {
+    let token = server
+        .enterprise_token(SMARTCLOUD, "altinn:resourceregistry/resource.write")
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    for scope in [
+        "systembruker:admin",
+        "altinn:authorization/authorize",
+        "altinn:authentication/systemregister.admin",
+        DEMO_SCOPE,
+    ] {
+        let response = client
+            .post(server.at("/resourceregistry/api/v1/resource"))
+            .bearer_auth(&token)
+            .json(&resource_with_scope("smartcloud-scoped", SMARTCLOUD, scope))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 409, "{scope}");
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(scope),
+            "{problem}"
+        );
+        let stored = client
+            .get(server.at("/resourceregistry/api/v1/resource/smartcloud-scoped"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stored.status(), 404, "{scope} left the resource stored");
+    }
+    // Its own scope is registered; an update may not swap in a platform scope.
+    let own = resource_with_scope("smartcloud-scoped", SMARTCLOUD, "smartcloud:own");
+    let created = client
+        .post(server.at("/resourceregistry/api/v1/resource"))
+        .bearer_auth(&token)
+        .json(&own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let updated = client
+        .put(server.at("/resourceregistry/api/v1/resource/smartcloud-scoped"))
+        .bearer_auth(&token)
+        .json(&resource_with_scope(
+            "smartcloud-scoped",
+            SMARTCLOUD,
+            "systembruker:admin",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), 409);
 }

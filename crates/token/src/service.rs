@@ -477,8 +477,9 @@ impl TokenService {
                 other => VerifyError::Invalid(format!("{other:?}")),
             }
         })?;
-        let claims = serde_json::from_value(data.claims.clone())
+        let claims: AccessTokenClaims = serde_json::from_value(data.claims.clone())
             .map_err(|e| VerifyError::Invalid(e.to_string()))?;
+        check_meant_for_platform(claims.aud.as_ref(), &self.issuer)?;
         Ok(AccessToken {
             claims,
             raw: data.claims,
@@ -630,5 +631,77 @@ impl TokenService {
             }
         }
         Ok(())
+    }
+}
+
+/// The `aud` values naming the platform's own APIs: its public URL, with or without the
+/// trailing slash (the issuer is `{public-url}/maskinporten/`).
+pub fn platform_audiences(issuer: &str) -> [String; 2] {
+    let base = issuer.trim_end_matches('/');
+    let base = base.strip_suffix("/maskinporten").unwrap_or(base);
+    [base.to_string(), format!("{base}/")]
+}
+
+/// A token asked for another resource server (`resource` in the token request becomes
+/// `aud`) is that server's, not a key to the platform's APIs: it is accepted only when
+/// `aud` is absent (as Maskinporten issues without `resource`) or names the platform.
+fn check_meant_for_platform(aud: Option<&Value>, issuer: &str) -> Result<(), VerifyError> {
+    let Some(aud) = aud else {
+        return Ok(());
+    };
+    let ours = platform_audiences(issuer);
+    let names_us = |v: &Value| v.as_str().is_some_and(|a| ours.iter().any(|o| o == a));
+    let meant_for_us = match aud {
+        Value::Array(items) => items.iter().any(names_us),
+        single => names_us(single),
+    };
+    if meant_for_us {
+        Ok(())
+    } else {
+        Err(VerifyError::Invalid(format!(
+            "the token is meant for another resource server (aud {aud}), not for {}",
+            ours[0]
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ISSUER: &str = "https://platform.example/maskinporten/";
+
+    #[test]
+    fn only_tokens_for_the_platform_are_accepted() {
+        for ours in [
+            None,
+            Some(json!("https://platform.example")),
+            Some(json!("https://platform.example/")),
+            Some(json!([
+                "https://other.example/api",
+                "https://platform.example"
+            ])),
+        ] {
+            assert!(
+                check_meant_for_platform(ours.as_ref(), ISSUER).is_ok(),
+                "{ours:?}"
+            );
+        }
+        for theirs in [
+            json!("https://other.example/api"),
+            json!(["https://other.example/api"]),
+            json!([]),
+            json!("https://platform.example.evil"),
+            json!(7),
+        ] {
+            assert!(
+                matches!(
+                    check_meant_for_platform(Some(&theirs), ISSUER),
+                    Err(VerifyError::Invalid(_))
+                ),
+                "{theirs}"
+            );
+        }
     }
 }
