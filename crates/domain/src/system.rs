@@ -244,6 +244,9 @@ pub mod vld {
     pub const VISIBLE_CLIENT_PACKAGE: &str = "AUTH.VLD-00018";
     /// Ours: the reference leaves missing languages to a database error.
     pub const LANGUAGES: &str = "AUTH.VLD-00019";
+    /// Ours: the client id is a Maskinporten client of another organisation than the
+    /// system's vendor (a vendor may not claim, and so block, another's client).
+    pub const CLIENT_NOT_VENDORS: &str = "AUTH.VLD-00020";
 }
 
 /// Resource types a system may name in its rights (§2.3, code 17).
@@ -266,6 +269,8 @@ pub struct SystemFacts {
     pub resources: HashMap<String, ResourceType>,
     /// Client ids held by other, live systems.
     pub client_ids_taken: HashSet<String>,
+    /// Client ids of Maskinporten clients whose consumer org is not the system's vendor.
+    pub client_ids_foreign: HashSet<String>,
     /// Development mode: `http://localhost…` redirect URLs are allowed too.
     pub dev: bool,
 }
@@ -391,6 +396,13 @@ fn validate_client_ids(ids: &[String], facts: &SystemFacts) -> Vec<ValidationFai
                 vld::DUPLICATE_CLIENT_ID,
                 path.clone(),
                 format!("client id {id} is listed twice"),
+            ));
+        }
+        if facts.client_ids_foreign.contains(id) {
+            failures.push(ValidationFailure::new(
+                vld::CLIENT_NOT_VENDORS,
+                path.clone(),
+                format!("client id {id} is a Maskinporten client of another organisation; a system may name only its vendor's clients"),
             ));
         }
         if facts.client_ids_taken.contains(id) {
@@ -637,7 +649,7 @@ mod tests {
         system.id = "315000009 x".into();
         system.name.remove("nn");
         system.allowed_redirect_urls = vec!["http://evil.example/".into(), "relative/path".into()];
-        system.client_id = vec!["c1".into(), "c1".into(), "taken".into()];
+        system.client_id = vec!["c1".into(), "c1".into(), "taken".into(), "foreign".into()];
         system
             .rights
             .push(Right::on_resource("ske-krav-og-betalinger"));
@@ -660,6 +672,7 @@ mod tests {
         let mut facts = facts();
         facts.id_taken = true;
         facts.client_ids_taken.insert("taken".into());
+        facts.client_ids_foreign.insert("foreign".into());
         facts
             .resources
             .insert("mp-schema".into(), ResourceType::MaskinportenSchema);
@@ -673,6 +686,7 @@ mod tests {
             vld::REDIRECT_URL,
             vld::DUPLICATE_CLIENT_ID,
             vld::CLIENT_ID_TAKEN,
+            vld::CLIENT_NOT_VENDORS,
             vld::DUPLICATE_RIGHT,
             vld::RESOURCE_NOT_FOUND,
             vld::RESOURCE_TYPE,

@@ -21,6 +21,7 @@ systembruker_http::server_tests!(
     history_is_exposed_to_operators,
     access_manager_without_the_rights_fails_the_delegation_check,
     agent_users_are_not_deleted_by_the_standard_route,
+    a_vendor_may_name_only_its_own_clients,
 );
 
 const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
@@ -1182,4 +1183,47 @@ async fn agent_users_are_not_deleted_by_the_standard_route(server: TestServer) {
         .get(&format!("systemuser/agent/{tallmakerne_party}"))
         .await;
     assert_eq!(agents.as_array().map(Vec::len), Some(1), "{agents}");
+}
+
+/// A Maskinporten client of `org`, made through the operator API; returns its id.
+async fn client_of(server: &TestServer, org: &str) -> String {
+    let response = Client::new()
+        .post(server.at("/admin/api/v1/maskinporten/clients"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"client_name": "Theirs", "consumer_org": org, "scopes": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let client: Value = response.json().await.unwrap();
+    client["client_id"].as_str().unwrap().to_string()
+}
+
+/// Issue 14: a vendor that puts another organisation's client id on its system would
+/// block the client's owner (AUTH.VLD-00004 for the owner); it is refused with
+/// AUTH.VLD-00020 on create and on replace, and the owner can still use its client.
+async fn a_vendor_may_name_only_its_own_clients(server: TestServer) {
+    let other_client = client_of(&server, OTHER_VENDOR).await;
+    let own_client = client_of(&server, SMARTCLOUD).await;
+    let smartcloud = vendor(&server, SMARTCLOUD).await;
+    let mut claiming = system_body(SYSTEM, SMARTCLOUD);
+    claiming["clientId"] = json!([other_client]);
+    let (status, body) = smartcloud.post("systemregister/vendor", claiming).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(codes(&body), ["AUTH.VLD-00020"], "{body}");
+    assert_eq!(body["errors"][0]["paths"], json!(["/clientId/0"]));
+    // Its own client is fine; swapping in the other's on replace is refused.
+    let mut own = system_body(SYSTEM, SMARTCLOUD);
+    own["clientId"] = json!([own_client]);
+    register(&smartcloud, own.clone()).await;
+    own["clientId"] = json!([own_client, other_client]);
+    let path = format!("systemregister/vendor/{SYSTEM}");
+    let (status, body) = smartcloud.send(Method::PUT, &path, Some(own)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(codes(&body), ["AUTH.VLD-00020"], "{body}");
+    // The owner registers its client on its own system.
+    let owner = vendor(&server, OTHER_VENDOR).await;
+    let mut theirs = system_body(&format!("{OTHER_VENDOR}_theirs"), OTHER_VENDOR);
+    theirs["clientId"] = json!([other_client]);
+    register(&owner, theirs).await;
 }

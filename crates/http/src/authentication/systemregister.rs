@@ -257,11 +257,15 @@ async fn facts_for(
         }
     }
     let mut client_ids_taken = std::collections::HashSet::new();
+    let mut client_ids_foreign = std::collections::HashSet::new();
     for client_id in &system.client_id {
         if let Some(owner) = state.store.system_of_client(client_id).await?
             && owner != system.id
         {
             client_ids_taken.insert(client_id.clone());
+        }
+        if is_foreign_client(state, client_id, system.vendor_org()).await? {
+            client_ids_foreign.insert(client_id.clone());
         }
     }
     let id_taken = creating && state.store.system(&system.id).await?.is_some();
@@ -269,8 +273,27 @@ async fn facts_for(
         id_taken,
         resources,
         client_ids_taken,
+        client_ids_foreign,
         dev: state.config.dev,
     })
+}
+
+/// Whether `client_id` is a Maskinporten client of this platform whose consumer org is
+/// not the system's vendor. Ids of no client here (the platform makes client ids as
+/// random uuids, so none can be claimed before it exists) are the vendor's to name.
+async fn is_foreign_client(
+    state: &AppState,
+    client_id: &str,
+    vendor: Option<OrgNumber>,
+) -> ApiResult<bool> {
+    let Ok(id) = Uuid::parse_str(client_id) else {
+        return Ok(false);
+    };
+    Ok(state
+        .store
+        .client(id)
+        .await?
+        .is_some_and(|client| Some(client.consumer_org) != vendor))
 }
 
 /// The vendor in the body must be valid (VLD-00000) and the caller's own (403), before
