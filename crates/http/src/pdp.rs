@@ -599,21 +599,35 @@ fn direct_rights(
     granted.then(|| DecisionResult::new(Decision::Permit, Status::ok()))
 }
 
+/// Most bytes of `IncludeInResult` attributes the results of one request may repeat.
+pub const MAX_ECHOED_BYTES: usize = 4 * crate::MAX_BODY_BYTES;
+
 /// Refuses, before any decision is made, a request that asks for more individual
-/// decisions than `limit`: it is counted, not expanded, so a refused request costs no
+/// decisions than `limit`, or whose results would repeat more than [`MAX_ECHOED_BYTES`]
+/// of its attributes: both are counted, not expanded, so a refused request costs no
 /// more than its parsing.
 fn check_decision_count(request: &Request, limit: usize) -> ApiResult<()> {
     let asked = request.decision_count();
-    if asked <= limit {
-        return Ok(());
+    if asked > limit {
+        return Err(ApiError::invalid_field(
+            "STD-00031",
+            "/Request",
+            format!(
+                "the request asks for {asked} individual decisions; at most {limit} are answered per request: split it into smaller requests"
+            ),
+        ));
     }
-    Err(ApiError::invalid_field(
-        "STD-00031",
-        "/Request",
-        format!(
-            "the request asks for {asked} individual decisions; at most {limit} are answered per request: split it into smaller requests"
-        ),
-    ))
+    let echoed = request.echoed_bytes();
+    if echoed > MAX_ECHOED_BYTES {
+        return Err(ApiError::invalid_field(
+            "STD-00032",
+            "/Request",
+            format!(
+                "the results would repeat {echoed} bytes of IncludeInResult attributes; at most {MAX_ECHOED_BYTES} are allowed: include fewer or smaller attributes, or split the request"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/authorization/api/v1/authorize", tag = "authorization",

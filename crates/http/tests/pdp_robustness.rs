@@ -257,3 +257,26 @@ fn pdp_answers_415_for_bodies_not_declared_json() {
         assert_eq!(status, 200, "{content_type}: {text}");
     }
 }
+
+/// A 100 KB attribute flagged IncludeInResult, in a request of 1000 decisions, would be
+/// repeated in every result (a 100 MB answer to a 100 KB request): refused unevaluated.
+#[test]
+fn pdp_refuses_to_repeat_large_attributes_in_many_results() {
+    let echoed = |size: usize| {
+        let mut body = product_request(1, 10, 100);
+        body["Request"]["AccessSubject"][0]["Attribute"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"AttributeId": "urn:example:note", "Value": "x".repeat(size), "IncludeInResult": true}));
+        body
+    };
+    let (status, problem) = post_json(&echoed(100_000));
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "STD-00032", "{problem}");
+    // Small echoed attributes are repeated as asked.
+    let (status, answer) = post_json(&echoed(10));
+    assert_eq!(status, 200);
+    let results = answer["Response"].as_array().unwrap();
+    assert_eq!(results.len(), 1000);
+    assert!(results[999].to_string().contains("urn:example:note"));
+}

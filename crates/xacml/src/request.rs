@@ -195,6 +195,41 @@ impl Request {
         self.multi_requests.iter().map(Vec::len).sum()
     }
 
+    /// About how many bytes of `IncludeInResult` attributes the results of all individual
+    /// requests repeat, computed without expanding: each group's share times the number
+    /// of individual requests that select it. A small request with one large echoed
+    /// attribute and many decisions would otherwise make a response far larger than
+    /// itself.
+    pub fn echoed_bytes(&self) -> usize {
+        let weights: Vec<usize> = self.categories.iter().map(echoed_weight).collect();
+        if weights.iter().all(|w| *w == 0) {
+            return 0;
+        }
+        if !self.multi_requests.is_empty() {
+            let by_id = self.groups_by_id();
+            return self
+                .multi_requests
+                .iter()
+                .flatten()
+                .filter_map(|r| by_id.get(r.as_str()))
+                .fold(0usize, |sum, i| {
+                    sum.saturating_add(weights.get(*i).copied().unwrap_or(0))
+                });
+        }
+        let mut per_category: HashMap<&str, usize> = HashMap::new();
+        for c in &self.categories {
+            *per_category.entry(c.category.as_str()).or_default() += 1;
+        }
+        let decisions = self.decision_count();
+        self.categories
+            .iter()
+            .zip(&weights)
+            .fold(0usize, |sum, (c, weight)| {
+                let groups = per_category.get(c.category.as_str()).copied().unwrap_or(1);
+                sum.saturating_add(weight.saturating_mul(decisions / groups.max(1)))
+            })
+    }
+
     /// Expand into individual requests, each a list of indexes into
     /// `categories` (or an error message for a bad reference).
     pub(crate) fn individual_requests(&self) -> Vec<Result<Vec<usize>, String>> {
@@ -360,6 +395,20 @@ impl Request {
         }
         Ok(request)
     }
+}
+
+/// The size of a group's `IncludeInResult` attributes (ids and values, as text).
+fn echoed_weight(group: &Attributes) -> usize {
+    group
+        .attributes
+        .iter()
+        .filter(|a| a.include_in_result)
+        .map(|a| {
+            a.id.len()
+                + a.issuer.as_ref().map_or(0, String::len)
+                + a.values.iter().map(|v| v.to_string().len()).sum::<usize>()
+        })
+        .sum()
 }
 
 fn resolve_references(by_id: &HashMap<&str, usize>, refs: &[String]) -> Result<Vec<usize>, String> {
