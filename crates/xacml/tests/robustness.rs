@@ -104,7 +104,12 @@ fn exercise(text: &str, policy: &Policy) {
         .into_iter()
         .flatten()
     {
+        // The count a PDP checks its limit with, taken without expanding, is exact.
+        assert_eq!(request.decision_count(), request.individual_count());
+        assert_eq!(request.split().len(), request.decision_count());
+        let _ = request.echoed_bytes();
         let results = Pdp::evaluate(policy, &request);
+        assert_eq!(results.len(), request.decision_count());
         let _ = to_xml(&results);
         let _ = to_json(&results);
     }
