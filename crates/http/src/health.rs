@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,12 +19,20 @@ async fn live() -> &'static str {
     "ok"
 }
 
-/// The process runs and its database answers.
+/// How long readiness waits for the database: a load balancer polls it and needs its
+/// answer in well under a second, also (above all) when the database does not answer.
+pub const READY_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// The process runs and its database answers (and, on SQLite, takes writes).
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(err) => {
-            tracing::warn!(error = %err, "database does not answer");
+    match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => {
+            tracing::warn!(timeout = ?READY_TIMEOUT, "database did not answer in time");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }

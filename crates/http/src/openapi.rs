@@ -32,8 +32,50 @@ pub fn base() -> utoipa::openapi::OpenApi {
     doc
 }
 
-pub fn into_json(doc: utoipa::openapi::OpenApi) -> Arc<String> {
+pub fn into_json(mut doc: utoipa::openapi::OpenApi) -> Arc<String> {
+    describe_every_response(&mut doc);
     Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_string()))
+}
+
+/// OpenAPI requires a description on every response; an annotation that gives none gets
+/// the status's own meaning (problem bodies explain themselves), so the document stays
+/// valid whatever a new handler's annotation forgets.
+fn describe_every_response(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in &mut operation.responses.responses {
+                if let RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    response.description = status_description(status);
+                }
+            }
+        }
+    }
+}
+
+fn status_description(status: &str) -> String {
+    let reason = status
+        .parse::<u16>()
+        .ok()
+        .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
+        .and_then(|code| code.canonical_reason());
+    match (reason, status.starts_with(['4', '5'])) {
+        (Some(reason), true) => format!("{reason} (problem JSON)"),
+        (Some(reason), false) => reason.to_string(),
+        (None, _) => format!("Status {status}"),
+    }
 }
 
 pub fn routes(json: Arc<String>) -> Router<AppState> {

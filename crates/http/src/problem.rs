@@ -101,6 +101,16 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "STD-00003", "Forbidden").detail(detail)
     }
 
+    /// The database cannot serve requests now (503, `STD-00503`); clients should retry.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "STD-00503",
+            "Service unavailable",
+        )
+        .detail(detail)
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -159,6 +169,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => Self::not_found(format!("{what} was not found")),
             StoreError::Conflict(what) => Self::conflict(what),
             StoreError::Invalid(what) => Self::bad_request(what),
+            // The one place where "the database is out of reach" becomes 503.
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "database unavailable");
+                Self::unavailable("the database is not available; try again shortly")
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 Self::internal("the request could not be completed; try again later")

@@ -3,7 +3,7 @@
 //! the ER role or the package delegation it rests on, so ending the relation removes it
 //! (migration 0005), and the history records every removal, cascades included.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -157,19 +157,23 @@ impl SqlStore {
     }
 }
 
-/// Inserts the delegation rows of `clients` in multi-row statements.
+/// Inserts the delegation rows of `clients` in multi-row statements; returns the clients
+/// that got at least one row. A concurrent call that delegated the same client first (on
+/// PostgreSQL both may have read it as new) leaves its rows in place and this call's
+/// rows out, so only one of them reports it (and writes its history).
 async fn insert_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user: Uuid,
     facilitator: Uuid,
     clients: &[&NewClientDelegation],
     actor: &Actor,
-) -> StoreResult<()> {
+) -> StoreResult<HashSet<String>> {
     let rows: Vec<(Uuid, &ProvidedPackage)> = clients
         .iter()
         .flat_map(|c| c.packages.iter().map(move |p| (c.client, p)))
         .collect();
     let now = now_millis();
+    let mut inserted = HashSet::new();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         // Binds: $1 user, $2 facilitator, $3 time, then five per row.
         let values = (0..chunk.len())
@@ -189,7 +193,8 @@ async fn insert_rows(
         let sql = trusted_sql!(
             "INSERT INTO client_delegations (system_user_id, client_party, facilitator, \
              package_code, via_role, via_package, created_at, created_by) VALUES {values} \
-             ON CONFLICT (system_user_id, client_party, package_code) DO NOTHING"
+             ON CONFLICT (system_user_id, client_party, package_code) DO NOTHING \
+             RETURNING client_party"
         );
         let mut query = sqlx::query(sql)
             .bind(user.to_string())
@@ -204,9 +209,11 @@ async fn insert_rows(
                 .bind(delegated.map(str::to_string))
                 .bind(actor.name.clone());
         }
-        query.execute(&mut **tx).await?;
+        for row in query.fetch_all(&mut **tx).await? {
+            inserted.insert(row.try_get::<String, _>("client_party")?);
+        }
     }
-    Ok(())
+    Ok(inserted)
 }
 
 #[async_trait::async_trait]
@@ -233,7 +240,7 @@ impl ClientDelegationStore for SqlStore {
         clients: &[NewClientDelegation],
         actor: &Actor,
     ) -> StoreResult<u64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: Vec<String> = sqlx::query(
             "SELECT DISTINCT client_party FROM client_delegations WHERE system_user_id = $1",
         )
@@ -247,7 +254,11 @@ impl ClientDelegationStore for SqlStore {
             .iter()
             .filter(|c| !existing.contains(&c.client.to_string()))
             .collect();
-        insert_rows(&mut tx, user, facilitator, &new, actor).await?;
+        let inserted = insert_rows(&mut tx, user, facilitator, &new, actor).await?;
+        let new: Vec<&NewClientDelegation> = new
+            .into_iter()
+            .filter(|c| inserted.contains(&c.client.to_string()))
+            .collect();
         for client in &new {
             let after = serde_json::json!({
                 "client": client.client,
@@ -268,7 +279,7 @@ impl ClientDelegationStore for SqlStore {
     }
 
     async fn remove_client(&self, user: Uuid, client: Uuid, actor: &Actor) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Marked first, so the history trigger can name who removed it.
         sqlx::query(
             "UPDATE client_delegations SET removed_by = $1 \

@@ -141,7 +141,7 @@ const RIGHT_COLUMNS: &str = "from_party, to_party, resource_id, action, created_
 #[async_trait::async_trait]
 impl DelegationStore for SqlStore {
     async fn add_package_delegation(&self, d: &StoredPackageDelegation) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(trusted_sql!(
             "INSERT INTO package_delegations ({DELEGATION_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
@@ -178,7 +178,7 @@ impl DelegationStore for SqlStore {
         package_code: &str,
         changed_by: &str,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query(
             "DELETE FROM package_delegations \
              WHERE from_party = $1 AND to_party = $2 AND package_code = $3",
@@ -224,7 +224,7 @@ impl DelegationStore for SqlStore {
     }
 
     async fn add_resource_right(&self, r: &ResourceRight) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(trusted_sql!(
             "INSERT INTO resource_rights ({RIGHT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
@@ -263,7 +263,7 @@ impl DelegationStore for SqlStore {
         action: &str,
         changed_by: &str,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query(
             "DELETE FROM resource_rights \
              WHERE from_party = $1 AND to_party = $2 AND resource_id = $3 AND action = $4",

@@ -93,6 +93,44 @@ impl DirectSqlite {
     }
 }
 
+/// Whether the SQLite file of `url` takes writes: a `mode=ro` URL, a file the process
+/// may not write, or a read-only file system all say no. Takes the write lock for a
+/// moment without waiting (a writer holding it proves the file writable) and writes
+/// nothing. Blocking: call it from a blocking thread.
+pub(crate) fn check_writable(url: &str) -> StoreResult<()> {
+    if url.contains("mode=ro") {
+        return Err(StoreError::ReadOnly("the URL asks for mode=ro".into()));
+    }
+    let Some(path) = file_of(url) else {
+        return Ok(());
+    };
+    let probe = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(direct_error)?;
+    let read_only = |why: &str| StoreError::ReadOnly(format!("{}: {why}", path.display()));
+    if probe.is_readonly(rusqlite::MAIN_DB).map_err(direct_error)? {
+        return Err(read_only("SQLite opened it read-only"));
+    }
+    probe.busy_timeout(Duration::ZERO).map_err(direct_error)?;
+    match probe.execute_batch("BEGIN IMMEDIATE; ROLLBACK;") {
+        Ok(()) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(failure, _))
+            if matches!(
+                failure.code,
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
+            ) =>
+        {
+            Ok(())
+        }
+        Err(rusqlite::Error::SqliteFailure(failure, _)) if failure.code == ErrorCode::ReadOnly => {
+            Err(read_only("writes are refused"))
+        }
+        Err(other) => Err(direct_error(other)),
+    }
+}
+
 fn connect(path: &Path) -> StoreResult<Connection> {
     Connection::open_with_flags(
         path,

@@ -35,7 +35,7 @@ pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
 pub use pip::{AuthzVersions, PipStore, SubjectFacts};
 pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
 pub use resources::{ResourceStore, StoredPolicy, StoredResource};
-pub use sql::{Backend, SqlStore};
+pub use sql::{Backend, DEFAULT_ACQUIRE_TIMEOUT, SqlStore, StoreSettings};
 pub use systembruker_token::ports::TokenStore;
 pub use systems::{StoredSystem, SystemChange, SystemChangeType, SystemRegisterStore};
 pub use systemusers::{

@@ -141,7 +141,7 @@ impl ClientRegistry for SqlStore {
     }
 
     async fn delete_client(&self, client_id: Uuid) -> PortResult<bool> {
-        let mut tx = self.pool().begin().await.map_err(port)?;
+        let mut tx = self.begin_write().await.map_err(port)?;
         // Keys are deleted explicitly too: the cascade needs foreign keys switched on.
         sqlx::query("DELETE FROM mp_client_keys WHERE client_id = $1")
             .bind(client_id.to_string())
@@ -160,7 +160,7 @@ impl ClientRegistry for SqlStore {
     }
 
     async fn add_client_keys(&self, keys: &[ClientKey]) -> PortResult<()> {
-        let mut tx = self.pool().begin().await.map_err(port)?;
+        let mut tx = self.begin_write().await.map_err(port)?;
         for key in keys {
             sqlx::query(
                 "INSERT INTO mp_client_keys (kid, client_id, jwk, created_at, expires_at) \
@@ -338,7 +338,7 @@ impl ScopeRegistry for SqlStore {
     }
 
     async fn delete_scope(&self, name: &str) -> PortResult<bool> {
-        let mut tx = self.pool().begin().await.map_err(port)?;
+        let mut tx = self.begin_write().await.map_err(port)?;
         sqlx::query("DELETE FROM mp_scope_access WHERE scope = $1")
             .bind(name)
             .execute(&mut *tx)

@@ -281,7 +281,7 @@ async fn record_role_change(
 #[async_trait::async_trait]
 impl RegisterStore for SqlStore {
     async fn import_parties(&self, parties: &[NewParty]) -> StoreResult<ImportReport> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut report = ImportReport::default();
         for party in parties {
             if upsert_party(&mut tx, party).await? {
@@ -331,7 +331,7 @@ impl RegisterStore for SqlStore {
         role_code: &str,
         changed_by: &str,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO er_roles (from_party, to_party, role_code, created_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -364,7 +364,7 @@ impl RegisterStore for SqlStore {
         role_code: &str,
         changed_by: &str,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query(
             "DELETE FROM er_roles WHERE from_party = $1 AND to_party = $2 AND role_code = $3",
         )

@@ -133,7 +133,7 @@ impl ResourceStore for SqlStore {
     }
 
     async fn delete_resource(&self, identifier: &str) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Deleted explicitly too: the cascade needs foreign keys, which an
         // operator may have switched off on a SQLite file.
         sqlx::query("DELETE FROM resource_policies WHERE resource_id = $1")

@@ -37,6 +37,8 @@ pub struct SqlStore {
     pub(crate) mp_access: Arc<VersionedCache<ScopeQuestion, Vec<ScopeAccess>>>,
     /// On a SQLite file: the counters and jtis without a thread hand-over (`direct.rs`).
     direct: Option<Arc<DirectSqlite>>,
+    /// The normalised URL, for the readiness check's own connection on SQLite.
+    url: Arc<str>,
 }
 
 /// A consumer org and the scopes it asks for.
@@ -66,9 +68,40 @@ impl Counters {
     }
 }
 
+/// How long a statement may wait for a pooled connection by default. Short, because when
+/// the database is down every request would otherwise hang this long before it fails;
+/// long enough for a burst of writes queueing for SQLite's single write lock.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How the store connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// How long a statement waits for a pooled connection (which includes connecting to a
+    /// database that went away) before it fails with [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
+/// The first pause between two attempts of [`SqlStore::open_waiting`]; it doubles up to
+/// [`MAX_RETRY_PAUSE`].
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(250);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(5);
+
 impl SqlStore {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, StoreSettings::default()).await
+    }
+
+    /// Like [`SqlStore::connect`], with the caller's settings.
+    pub async fn connect_with(url: &str, settings: StoreSettings) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(url)?;
         let options = AnyConnectOptions::from_str(&url)?;
@@ -77,7 +110,7 @@ impl SqlStore {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(settings.acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -105,6 +138,7 @@ impl SqlStore {
             mp_access: Arc::new(VersionedCache::new(CONFIG_CACHE_ENTRIES)),
             pool,
             backend,
+            url: url.into(),
         })
     }
 
@@ -129,6 +163,48 @@ impl SqlStore {
         let store = Self::connect(url).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Like [`SqlStore::open`], but while the database cannot be reached it tries again,
+    /// with pauses from 250 ms doubling up to 5 s, for up to `wait` in all (a database
+    /// that starts after the server, as in a container start-up). Other errors (a bad
+    /// URL, a failed migration) end it at once.
+    pub async fn open_waiting(
+        url: &str,
+        settings: StoreSettings,
+        wait: Duration,
+    ) -> StoreResult<Self> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut pause = FIRST_RETRY_PAUSE;
+        loop {
+            match Self::connect_with(url, settings).await {
+                Ok(store) => {
+                    store.migrate().await?;
+                    return Ok(store);
+                }
+                Err(err) if err.is_unavailable() && tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %err, retry_in = ?pause, "database not reachable yet");
+                    tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + pause))
+                        .await;
+                    pause = (pause * 2).min(MAX_RETRY_PAUSE);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock first
+    /// (`BEGIN IMMEDIATE`): a transaction that reads and then writes cannot upgrade its
+    /// read lock while another connection writes (SQLite fails it with "database is
+    /// locked" at once, without waiting), while one that starts as a writer waits for
+    /// the lock under the busy timeout. On PostgreSQL an ordinary `BEGIN`.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -177,6 +253,12 @@ fn normalise_url(url: &str) -> StoreResult<(Backend, String)> {
 impl HealthCheck for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        if self.backend == Backend::Sqlite {
+            let url = self.url.clone();
+            tokio::task::spawn_blocking(move || crate::direct::check_writable(&url))
+                .await
+                .map_err(|err| StoreError::Corrupt(format!("writability check lost: {err}")))??;
+        }
         Ok(())
     }
 }

@@ -172,7 +172,7 @@ impl SystemRegisterStore for SqlStore {
         let vendor = system.vendor_org().ok_or_else(|| {
             StoreError::Invalid("the system's vendor is not a valid organisation".into())
         })?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO systems (system_internal_id, system_id, vendor_org, body, is_visible, \
              is_deleted, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6)",
@@ -213,7 +213,7 @@ impl SystemRegisterStore for SqlStore {
         change: SystemChangeType,
         actor: &Actor,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // The write comes first so SQLite takes its write lock before reading.
         let updated = sqlx::query(
             "UPDATE systems SET body = $1, is_visible = $2, updated_at = $3 \
@@ -251,7 +251,7 @@ impl SystemRegisterStore for SqlStore {
     }
 
     async fn delete_system(&self, system_id: &str, actor: &Actor) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let now = now_millis();
         let deleted = sqlx::query(
             "UPDATE systems SET is_deleted = TRUE, updated_at = $1 WHERE system_id = $2 AND NOT is_deleted",

@@ -669,7 +669,7 @@ impl SystemUserStore for SqlStore {
         request: &StoredRequest,
         actor: &Actor,
     ) -> StoreResult<RequestCreation> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let result = sqlx::query(trusted_sql!(
             "INSERT INTO systemuser_requests ({REQUEST_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'New', FALSE, FALSE, $10, $10, $11)"
@@ -787,7 +787,7 @@ impl SystemUserStore for SqlStore {
     }
 
     async fn escalate_request(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE systemuser_requests SET escalated = TRUE, updated_at = $1, changed_by = $2 \
              WHERE id = $3 AND status = 'New' AND NOT is_deleted",
@@ -821,14 +821,14 @@ impl SystemUserStore for SqlStore {
         status: RequestStatus,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = Self::set_request_status(&mut tx, &id.to_string(), status, actor).await?;
         tx.commit().await?;
         Ok(changed)
     }
 
     async fn expire_requests(&self, cutoff: i64, actor: &Actor) -> StoreResult<u64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let expired: Vec<String> = sqlx::query_scalar(
             "UPDATE systemuser_requests SET status = 'Timedout', updated_at = $1, changed_by = $2 \
              WHERE status = 'New' AND NOT is_deleted AND created_at < $3 RETURNING id",
@@ -863,7 +863,7 @@ impl SystemUserStore for SqlStore {
         cutoff: i64,
         actor: &Actor,
     ) -> StoreResult<Approval> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // The conditional update decides the race: the loser matches no row.
         let won = sqlx::query(
             "UPDATE systemuser_requests SET status = 'Accepted', updated_at = $1, changed_by = $2 \
@@ -902,7 +902,7 @@ impl SystemUserStore for SqlStore {
         grants: &Grants,
         actor: &Actor,
     ) -> StoreResult<Approval> {
-        let tx = self.pool().begin().await?;
+        let tx = self.begin_write().await?;
         self.insert_user_with_grants(tx, user, None, grants, actor)
             .await
     }
@@ -978,7 +978,7 @@ impl SystemUserStore for SqlStore {
     }
 
     async fn delete_system_user(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // The soft delete's trigger removes an agent's client delegations; marking them
         // first lets the history name who removed them.
         sqlx::query("UPDATE client_delegations SET removed_by = $1 WHERE system_user_id = $2")
@@ -1059,7 +1059,7 @@ impl SystemUserStore for SqlStore {
         request: &StoredChangeRequest,
         actor: &Actor,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(trusted_sql!(
             "INSERT INTO change_requests ({CHANGE_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'New', FALSE, $11, $11, $12)"
@@ -1147,7 +1147,7 @@ impl SystemUserStore for SqlStore {
         status: RequestStatus,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = set_change_status(&mut tx, id, status, actor).await?;
         tx.commit().await?;
         Ok(changed)
@@ -1159,7 +1159,7 @@ impl SystemUserStore for SqlStore {
         changes: &GrantChanges,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if !set_change_status(&mut tx, id, RequestStatus::Accepted, actor).await? {
             tx.rollback().await?;
             return Ok(false);
@@ -1253,7 +1253,7 @@ impl SqlStore {
         id: Uuid,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query(trusted_sql!(
             "UPDATE {table} SET is_deleted = TRUE, updated_at = $1, changed_by = $2 \
              WHERE id = $3 AND NOT is_deleted"

@@ -32,6 +32,31 @@ pub struct DatabaseArgs {
         default_value = "sqlite://systembruker.db"
     )]
     pub database_url: String,
+    /// At start, how long to keep trying a database that cannot be reached (with
+    /// backoff) before giving up; 0 tries once.
+    #[arg(long, env = "SYSTEMBRUKER_DATABASE_WAIT_SECONDS", default_value_t = 60)]
+    pub database_wait_seconds: u64,
+    /// How long a request waits for a database connection before it answers 503.
+    #[arg(
+        long,
+        env = "SYSTEMBRUKER_DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 2000
+    )]
+    pub database_acquire_timeout_ms: u64,
+}
+
+impl DatabaseArgs {
+    /// Opens the store, waiting for the database as configured.
+    pub async fn open(&self) -> anyhow::Result<systembruker_storage::SqlStore> {
+        use anyhow::Context;
+        let settings = systembruker_storage::StoreSettings {
+            acquire_timeout: std::time::Duration::from_millis(self.database_acquire_timeout_ms),
+        };
+        let wait = std::time::Duration::from_secs(self.database_wait_seconds);
+        systembruker_storage::SqlStore::open_waiting(&self.database_url, settings, wait)
+            .await
+            .with_context(|| format!("cannot open the database {}", self.database_url))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -212,7 +237,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Import {
             what: ImportCommand::Parties { file, database },
-        } => serve::import_parties(&file, &database.database_url).await,
+        } => serve::import_parties(&file, &database).await,
         Command::Keygen(args) => crate::tokens::keygen(&args),
         Command::Client {
             what: ClientCommand::Create(args),

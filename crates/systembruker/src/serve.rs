@@ -6,11 +6,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use systembruker_http::auth::{Authenticator, StaticAdminToken};
 use systembruker_http::{AppState, Config};
-use systembruker_storage::SqlStore;
 use systembruker_token::{TokenService, TokenSettings};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{LogFormat, ServeArgs};
+use crate::cli::{DatabaseArgs, LogFormat, ServeArgs};
 
 fn init_logging(format: LogFormat) {
     let filter =
@@ -28,9 +27,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     systembruker_domain::catalogue::Catalogue::builtin_checked()
         .map_err(|e| anyhow::anyhow!("the built-in access-package catalogue is broken: {e}"))?;
     let dev = args.dev || args.demo;
-    let store = SqlStore::open(&args.database.database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", args.database.database_url))?;
+    let store = args.database.open().await?;
     if args.demo {
         systembruker_http::demo::load(&store)
             .await
@@ -109,7 +106,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down; finishing requests in flight");
 }
 
-pub async fn import_parties(file: &Path, database_url: &str) -> anyhow::Result<()> {
+pub async fn import_parties(file: &Path, database: &DatabaseArgs) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let is_csv = file
@@ -121,7 +118,7 @@ pub async fn import_parties(file: &Path, database_url: &str) -> anyhow::Result<(
         systembruker_http::import::parse_json(&text)
     }
     .map_err(|e| anyhow::anyhow!("{}", e.detail.unwrap_or(e.title)))?;
-    let store = SqlStore::open(database_url).await?;
+    let store = database.open().await?;
     let report = systembruker_http::import::apply(&store, parsed)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.detail.unwrap_or(e.title)))?;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use systembruker_domain::OrgNumber;
-use systembruker_storage::SqlStore;
 use systembruker_token::client::AssertionRequest;
 use systembruker_token::keys::{KeyEncryptionKey, SigningKey};
 use systembruker_token::{TokenService, TokenSettings};
@@ -219,9 +218,7 @@ pub async fn token(args: &TokenArgs) -> anyhow::Result<()> {
 }
 
 pub async fn rotate(args: &KeysArgs) -> anyhow::Result<()> {
-    let store = SqlStore::open(&args.database.database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", args.database.database_url))?;
+    let store = args.database.open().await?;
     let service = TokenService::new(
         Arc::new(store.clone()),
         TokenSettings {

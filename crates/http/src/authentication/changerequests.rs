@@ -301,7 +301,7 @@ async fn vendor_by_external_ref(
     Ok(axum::Json(to_dto(&state, request)))
 }
 
-#[utoipa::path(get, path = "/authentication/api/v1/systemuser/changerequest/vendor/bysystem/{systemId}", tag = "systemuser-changerequest",
+#[utoipa::path(get, path = "/authentication/api/v1/systemuser/changerequest/vendor/bysystem/{systemId}", tag = "systemuser-changerequest", operation_id = "change_requests_by_system",
     params(("systemId" = String, Path), ("token" = Option<String>, Query)),
     security(("bearer" = ["altinn:authentication/systemuser.request.read"])),
     responses((status = 200, body = Page<ChangeRequestDto>), (status = 404, body = crate::problem::ProblemBody)))]
@@ -430,7 +430,7 @@ fn resources(rights: &[Right]) -> Vec<String> {
         .collect()
 }
 
-#[utoipa::path(post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/approve", tag = "systemuser-changerequest",
+#[utoipa::path(post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/approve", tag = "systemuser-changerequest", operation_id = "approve_change_request",
     params(("party" = String, Path), ("id" = String, Path)), security(("bearer" = ["altinn:portal/enduser"])),
     responses((status = 200, body = bool), (status = 403, body = crate::problem::ProblemBody),
         (status = 404, body = crate::problem::ProblemBody), (status = 409, body = crate::problem::ProblemBody)))]
@@ -512,7 +512,7 @@ pub(crate) async fn answer_change_approve(
     Ok(())
 }
 
-#[utoipa::path(post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/reject", tag = "systemuser-changerequest",
+#[utoipa::path(post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/reject", tag = "systemuser-changerequest", operation_id = "reject_change_request",
     params(("party" = String, Path), ("id" = String, Path)), security(("bearer" = ["altinn:portal/enduser"])),
     responses((status = 200, body = bool), (status = 403, body = crate::problem::ProblemBody),
         (status = 404, body = crate::problem::ProblemBody), (status = 409, body = crate::problem::ProblemBody)))]

@@ -1,0 +1,244 @@
+//! Concurrent writers on SQLite (a file database, as in production) and PostgreSQL:
+//! every write succeeds, and an idempotent add records its history once.
+#![allow(clippy::unwrap_used)]
+
+use systembruker_domain::OrgNumber;
+use systembruker_domain::clients::{ClientRelation, ProvidedPackage};
+use systembruker_domain::party::{NewParty, NewPartyKind};
+use systembruker_domain::system::RegisteredSystem;
+use systembruker_domain::systemuser::SystemUserType;
+use systembruker_storage::{
+    Actor, Approval, ClientDelegationStore, DelegationStore, Grants, HistoryFilter, HistoryStore,
+    NewClientDelegation, NewSystemUser, RegisterStore, SqlStore, StoreResult,
+    StoredPackageDelegation, SystemRegisterStore, SystemUserKey, SystemUserStore,
+};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+systembruker_storage::storage_tests!(
+    concurrent_read_then_write_transactions_all_succeed,
+    concurrent_adds_of_one_client_record_it_once,
+);
+
+const VENDOR: &str = "991825827";
+const FIRM: &str = "315100003";
+const CLIENT_A: &str = "315000009";
+const CLIENT_B: &str = "315200008";
+const OTHER: &str = "310300004";
+const SYSTEM: &str = "991825827_smartregnskap";
+const PACKAGE: &str = "regnskapsforer-med-signeringsrettighet";
+
+#[derive(Clone, Copy)]
+struct Setup {
+    firm: Uuid,
+    client_a: Uuid,
+    client_b: Uuid,
+    other: Uuid,
+}
+
+fn org(number: &str, name: &str) -> NewParty {
+    NewParty {
+        uuid: None,
+        id: None,
+        name: name.into(),
+        kind: NewPartyKind::Organization {
+            org_number: OrgNumber::parse(number).unwrap(),
+            unit_type: Some("AS".into()),
+            unit_status: None,
+            main_unit: None,
+        },
+    }
+}
+
+async fn uuid_of(store: &SqlStore, number: &str) -> Uuid {
+    store
+        .organization(&OrgNumber::parse(number).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid
+}
+
+fn system() -> RegisteredSystem {
+    serde_json::from_value(serde_json::json!({
+        "id": SYSTEM,
+        "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{VENDOR}")},
+        "name": {"nb": "SmartRegnskap", "nn": "SmartRekneskap", "en": "SmartAccounting"},
+        "description": {"nb": "a", "nn": "b", "en": "c"},
+        "rights": [],
+        "accessPackages": [{"urn": format!("urn:altinn:accesspackage:{PACKAGE}")}],
+        "clientId": [],
+        "isVisible": false
+    }))
+    .unwrap()
+}
+
+/// A firm with two clients (one by role, one by a delegated package) and a vendor system.
+async fn setup(store: &SqlStore) -> Setup {
+    store
+        .import_parties(&[
+            org(VENDOR, "SmartCloud AS"),
+            org(FIRM, "Tallmakerne AS"),
+            org(CLIENT_A, "Rør og Vann AS"),
+            org(CLIENT_B, "Bakeriet Brød AS"),
+            org(OTHER, "Annet AS"),
+        ])
+        .await
+        .unwrap();
+    let setup = Setup {
+        firm: uuid_of(store, FIRM).await,
+        client_a: uuid_of(store, CLIENT_A).await,
+        client_b: uuid_of(store, CLIENT_B).await,
+        other: uuid_of(store, OTHER).await,
+    };
+    store
+        .add_role(setup.client_a, setup.firm, "regnskapsforer", "test")
+        .await
+        .unwrap();
+    store
+        .add_package_delegation(&StoredPackageDelegation {
+            from: setup.client_b,
+            to: setup.firm,
+            package_code: PACKAGE.into(),
+            can_delegate: false,
+            created_at: 0,
+            created_by: "test".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .create_system(&system(), &Actor::named("vendor"))
+        .await
+        .unwrap();
+    setup
+}
+
+async fn agent(store: &SqlStore, firm: Uuid, external_ref: &str) -> StoreResult<Uuid> {
+    let id = Uuid::new_v4();
+    let user = NewSystemUser {
+        id,
+        key: SystemUserKey {
+            system_id: SYSTEM.into(),
+            org: FIRM.into(),
+            external_ref: external_ref.into(),
+        },
+        owner_party_uuid: firm,
+        integration_title: "SmartRegnskap".into(),
+        user_type: SystemUserType::Agent,
+        access_packages: vec![PACKAGE.into()],
+    };
+    let approval = store
+        .create_system_user(&user, &Grants::default(), &Actor::named("tina"))
+        .await?;
+    assert!(matches!(approval, Approval::Approved(_)), "{approval:?}");
+    Ok(id)
+}
+
+fn client(client: Uuid, via: ClientRelation) -> NewClientDelegation {
+    NewClientDelegation {
+        client,
+        packages: vec![ProvidedPackage {
+            package: PACKAGE.into(),
+            via: Some(via),
+        }],
+    }
+}
+
+/// Adds and removes both clients of one agent, `rounds` times: each add reads the
+/// agent's clients and then writes in one transaction.
+async fn shuffle_clients(store: SqlStore, setup: Setup, user: Uuid) -> StoreResult<()> {
+    let clients = [
+        client(
+            setup.client_a,
+            ClientRelation::Role("regnskapsforer".into()),
+        ),
+        client(setup.client_b, ClientRelation::Package(PACKAGE.into())),
+    ];
+    let actor = Actor::named("vendor");
+    for _ in 0..8 {
+        store
+            .add_clients(user, setup.firm, &clients, &actor)
+            .await?;
+        store.remove_client(user, setup.client_a, &actor).await?;
+        store.remove_client(user, setup.client_b, &actor).await?;
+    }
+    Ok(())
+}
+
+/// Other writes meanwhile: roles come and go, and new agents are made.
+async fn other_writes(store: SqlStore, setup: Setup, n: usize) -> StoreResult<()> {
+    for round in 0..8 {
+        store
+            .add_role(setup.other, setup.firm, "revisor", "test")
+            .await?;
+        store
+            .remove_role(setup.other, setup.firm, "revisor", "test")
+            .await?;
+        agent(&store, setup.firm, &format!("extra-{n}-{round}")).await?;
+    }
+    Ok(())
+}
+
+async fn concurrent_read_then_write_transactions_all_succeed(store: SqlStore) {
+    let setup = setup(&store).await;
+    let mut writers = JoinSet::new();
+    for n in 0..6 {
+        let user = agent(&store, setup.firm, &format!("agent-{n}"))
+            .await
+            .unwrap();
+        writers.spawn(shuffle_clients(store.clone(), setup, user));
+        writers.spawn(other_writes(store.clone(), setup, n));
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = writers.join_next().await {
+        if let Err(err) = done.unwrap() {
+            failures.push(err.to_string());
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 12 writers failed: {failures:?}",
+        failures.len()
+    );
+}
+
+async fn concurrent_adds_of_one_client_record_it_once(store: SqlStore) {
+    let setup = setup(&store).await;
+    let user = agent(&store, setup.firm, "agent").await.unwrap();
+    let mut adds = JoinSet::new();
+    for _ in 0..50 {
+        let store = store.clone();
+        let clients = [client(
+            setup.client_a,
+            ClientRelation::Role("regnskapsforer".into()),
+        )];
+        adds.spawn(async move {
+            store
+                .add_clients(user, setup.firm, &clients, &Actor::named("vendor"))
+                .await
+        });
+    }
+    let mut added = 0;
+    while let Some(done) = adds.join_next().await {
+        added += done.unwrap().unwrap();
+    }
+    assert_eq!(added, 1, "exactly one of the 50 adds delegated the client");
+    assert_eq!(store.delegated_clients(user).await.unwrap().len(), 1);
+    let history = store
+        .history(&HistoryFilter {
+            entity: Some("system_user".into()),
+            entity_id: Some(user.to_string()),
+            after: 0,
+            limit: 1000,
+        })
+        .await
+        .unwrap();
+    let recorded = history
+        .iter()
+        .filter(|entry| entry.action == "client_added")
+        .count();
+    assert_eq!(
+        recorded, 1,
+        "one client_added row per client that was added"
+    );
+}
