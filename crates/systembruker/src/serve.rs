@@ -31,6 +31,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = SqlStore::open(&args.database.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", args.database.database_url))?;
+    // Every server needs the system resources the end-user APIs are decided on.
+    systembruker_http::system_resources::ensure(&store)
+        .await
+        .context("creating the platform's system resources")?;
     if args.demo {
         systembruker_http::demo::load(&store)
             .await
