@@ -232,7 +232,8 @@ pub(crate) async fn detail(
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/{party}/{systemUserId}/delegations", tag = "systemuser",
     params(("party" = String, Path), ("systemUserId" = String, Path)), security(("bearer" = ["altinn:portal/enduser"])),
-    responses((status = 200, body = DelegationsDto), (status = 404, body = crate::problem::ProblemBody)))]
+    responses((status = 200, body = DelegationsDto), (status = 403, body = crate::problem::ProblemBody),
+        (status = 404, body = crate::problem::ProblemBody)))]
 async fn delegations(
     State(state): State<AppState>,
     caller: Scoped<EndUserScope>,
