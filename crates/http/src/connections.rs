@@ -3,14 +3,15 @@
 //! the delegation checks for packages and resource rights.
 //!
 //! Every route needs an end-user token (scope `altinn:portal/enduser` and a `pid`).
-//! Changing or listing a party's delegations also needs the caller to act for the party
-//! (hold `tilgangsstyrer` for it); a delegation check only answers about the caller.
+//! Listing a party's delegations needs the PDP to permit `read`, changing them `write`,
+//! on the system resource `altinn_access_management` for the party; a delegation check
+//! only answers about the caller.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 use systembruker_domain::catalogue::{
-    AccessPackage, DelegationCheck, PackageRef, Reason, RoleFacts, can_delegate, packages_held,
+    AccessPackage, DelegationCheck, PackageRef, Reason, can_delegate,
 };
 use systembruker_domain::resource::ResourceType;
 use systembruker_domain::{PartyIdentifier, PersonNumber};
@@ -22,12 +23,11 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{EndUserScope, Scoped};
+use crate::authentication::access::{Action, permitted};
 use crate::pdp::Enrichment;
 use crate::problem::{ApiError, ApiResult};
 use crate::resources::{AttributeMatch, PolicyRight, rights_of};
-
-/// The package that lets its holder manage the party's access (act for it here).
-const ACCESS_MANAGER_PACKAGE: &str = "tilgangsstyrer";
+use crate::system_resources::ACCESS_MANAGEMENT;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -115,27 +115,21 @@ fn package<'c>(state: &'c AppState, name: &str, value: &str) -> ApiResult<&'c Ac
     })
 }
 
-/// Refuses a caller who cannot manage `party`'s access. A person always acts for
-/// themselves.
-fn check_acts_for(
+/// Refuses a caller the PDP does not let read (`Action::Read`) or change
+/// (`Action::Write`) `party`'s access: the system resource `altinn_access_management`,
+/// as the system-user routes. A person always acts for themselves.
+async fn check_acts_for(
     state: &AppState,
     caller: Uuid,
     party: Uuid,
-    facts: &dyn RoleFacts,
+    action: Action,
 ) -> ApiResult<()> {
-    if caller == party {
-        return Ok(());
-    }
-    let held = packages_held(state.catalogue, caller, party, facts)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    if held
-        .iter()
-        .any(|h| h.package.code == ACCESS_MANAGER_PACKAGE)
-    {
+    if caller == party || permitted(state, caller, party, ACCESS_MANAGEMENT, action).await? {
         return Ok(());
     }
     Err(ApiError::forbidden(format!(
-        "you do not manage access for party {party}: that needs the {ACCESS_MANAGER_PACKAGE} package"
+        "you do not manage access for party {party}: that needs {} on {ACCESS_MANAGEMENT} (the tilgangsstyrer or hovedadministrator package, or a role such as daglig leder)",
+        action.as_str()
     )))
 }
 
@@ -203,7 +197,7 @@ async fn list_delegations(
     Query(params): Query<Params>,
 ) -> ApiResult<axum::Json<Vec<PackageDelegationDto>>> {
     let acting = acting(&state, &caller, &params).await?;
-    check_acts_for(&state, acting.caller, acting.party, &acting.facts)?;
+    check_acts_for(&state, acting.caller, acting.party, Action::Read).await?;
     let from = optional_party(&state, &params, "from").await?;
     let to = optional_party(&state, &params, "to").await?;
     let package_code = match param(&params, "package") {
@@ -291,7 +285,7 @@ async fn add_delegation(
     Query(params): Query<Params>,
 ) -> ApiResult<(StatusCode, axum::Json<PackageDelegationDto>)> {
     let acting = acting(&state, &caller, &params).await?;
-    check_acts_for(&state, acting.caller, acting.party, &acting.facts)?;
+    check_acts_for(&state, acting.caller, acting.party, Action::Write).await?;
     let (from, to, package) = named_delegation(&state, &acting, &params).await?;
     if from != acting.party {
         return Err(ApiError::invalid_field(
@@ -374,7 +368,7 @@ async fn remove_delegation(
     Query(params): Query<Params>,
 ) -> ApiResult<StatusCode> {
     let acting = acting(&state, &caller, &params).await?;
-    check_acts_for(&state, acting.caller, acting.party, &acting.facts)?;
+    check_acts_for(&state, acting.caller, acting.party, Action::Write).await?;
     let (from, to, package) = named_delegation(&state, &acting, &params).await?;
     if acting.party != from && acting.party != to {
         return Err(ApiError::invalid_field(

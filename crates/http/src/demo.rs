@@ -193,6 +193,8 @@ pub async fn load(store: &dyn Store) -> Result<(), anyhow::Error> {
         store.put_policy(DEMO_RESOURCE, DEMO_POLICY).await?;
     }
     register_demo_system(store).await?;
+    // A demo server (and every test server) decides its end-user APIs with these.
+    crate::system_resources::ensure(store).await?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ mod register;
 pub use register::import;
 mod resources;
 mod state;
+pub mod system_resources;
 pub mod testing;
 mod testtools;
 

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use systembruker_domain::resource::ServiceResource;
+use systembruker_domain::resource::{ResourceType, ServiceResource};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,8 +23,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(policy_rights))
 }
 
-/// Only the competent authority of a resource, or an operator, may change it.
+/// Only the competent authority of a resource, or an operator, may change it. System
+/// resources decide who manages every party's access: only operators touch them.
 fn check_owner(caller: &Scoped<ResourceWrite>, resource: &ServiceResource) -> ApiResult<()> {
+    if resource.resource_type == ResourceType::Systemresource && !caller.is_admin() {
+        return Err(ApiError::forbidden(format!(
+            "{} is a system resource of the platform: only operators may change it",
+            resource.identifier
+        )));
+    }
     if caller.is_admin()
         || caller.consumer_org.as_ref() == Some(&resource.has_competent_authority.organization)
     {

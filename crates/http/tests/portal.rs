@@ -31,6 +31,8 @@ systembruker_http::server_tests!(
     language_switch_sets_the_cookie_and_html_lang,
     goto_never_leads_off_the_portal,
     error_pages_are_pages,
+    ola_sees_none_of_the_system_access_he_may_not_read,
+    posts_from_other_origins_are_refused,
 );
 
 const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
@@ -983,4 +985,147 @@ async fn test_login_is_absent_outside_dev_mode() {
             .location()
             .starts_with(&format!("{UI}/login?goto="))
     );
+}
+
+/// Pia approves a request for Rør og Vann and SmartCloud asks to change the new system
+/// user: (system user id, change request confirmUrl).
+async fn approved_with_change(server: &TestServer) -> (Uuid, String) {
+    register_system(server).await;
+    let (id, confirm_url) = standard_request(server, ROR_OG_VANN, None).await;
+    let pia = logged_in(server, PIA).await;
+    let page = get(&pia, server, &confirm_url).await;
+    post(
+        &pia,
+        server,
+        &format!("{UI}/systemuser/request/approve"),
+        &[
+            ("csrf", &page.csrf()),
+            ("id", &id.to_string()),
+            ("from", "overview"),
+        ],
+    )
+    .await;
+    assert_eq!(request_status(server, id).await.0, RequestStatus::Accepted);
+    let change = vendor_post(
+        server,
+        &format!(
+            "systemuser/changerequest/vendor?correlation-id={}&system-user-id={id}",
+            Uuid::new_v4()
+        ),
+        json!({"requiredAccessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}]}),
+    )
+    .await;
+    (id, change["confirmUrl"].as_str().unwrap().to_string())
+}
+
+async fn ola_sees_none_of_the_system_access_he_may_not_read(server: TestServer) {
+    let (id, change_url) = approved_with_change(&server).await;
+    let details = format!("{UI}/systemuser/{id}");
+    let overview = format!("{UI}/systemuser/overview");
+
+    let pia = logged_in(&server, PIA).await;
+    let page = get(&pia, &server, &overview).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&details), "{}", page.body);
+    assert_eq!(get(&pia, &server, &details).await.status, StatusCode::OK);
+    assert_eq!(get(&pia, &server, &change_url).await.status, StatusCode::OK);
+
+    // Ola holds a package for Rør og Vann, so he may choose it, but not read its access.
+    let ola = logged_in(&server, OLA).await;
+    let page = get(&ola, &server, &overview).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_has(&nb("overview.not_access_manager"));
+    assert!(!page.body.contains(&details), "{}", page.body);
+    for url in [details.as_str(), change_url.as_str()] {
+        let refused = get(&ola, &server, url).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{url}: {}",
+            refused.body
+        );
+        refused.assert_has(&nb("error.api.not_access_manager"));
+        assert!(!refused.has("Portaltest"), "{url}: {}", refused.body);
+    }
+}
+
+async fn posts_from_other_origins_are_refused(server: TestServer) {
+    register_system(&server).await;
+    let (id, confirm_url) = standard_request(&server, ROR_OG_VANN, None).await;
+    let pia = logged_in(&server, PIA).await;
+    let page = get(&pia, &server, &confirm_url).await;
+    let csrf = page.csrf();
+    let id_text = id.to_string();
+    // Rejecting is the harmless answer: refused attempts must leave the request New.
+    let reject = server.at(&format!("{UI}/systemuser/request/reject"));
+    let port = server.url.rsplit(':').next().unwrap().to_string();
+    let https = server.url.replacen("http://", "https://", 1);
+    let other_port = format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() ^ 1);
+    let foreign_referer = "https://evil.example/form".to_string();
+    let same_site_referer = format!("{https}/accessmanagement/ui/");
+    let refused: [(&str, &[(&str, &str)]); 6] = [
+        ("foreign Referer", &[("Referer", foreign_referer.as_str())]),
+        ("cross-site fetch", &[("Sec-Fetch-Site", "cross-site")]),
+        (
+            "https Origin for an http portal",
+            &[("Origin", https.as_str())],
+        ),
+        ("another port", &[("Origin", other_port.as_str())]),
+        (
+            "same-site without proof",
+            &[("Sec-Fetch-Site", "same-site")],
+        ),
+        (
+            "user navigation from a foreign page",
+            &[
+                ("Sec-Fetch-Site", "none"),
+                ("Referer", same_site_referer.as_str()),
+            ],
+        ),
+    ];
+    for (case, headers) in refused {
+        let mut request = pia.post(&reject);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let answer = read(
+            request
+                .form(&[("csrf", csrf.as_str()), ("id", &id_text)])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{case}: {}",
+            answer.body
+        );
+        answer.assert_has(&nb("error.csrf.title"));
+        assert_eq!(
+            request_status(&server, id).await,
+            (RequestStatus::New, false),
+            "{case}"
+        );
+    }
+    // The portal's own page: same origin, told by Origin, Referer and Sec-Fetch-Site.
+    let answer = read(
+        pia.post(&reject)
+            .header("Origin", server.url.as_str())
+            .header("Referer", confirm_url.as_str())
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(&[("csrf", csrf.as_str()), ("id", &id_text)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        answer.status.is_redirection(),
+        "{}: {}",
+        answer.status,
+        answer.body
+    );
+    assert_eq!(request_status(&server, id).await.0, RequestStatus::Rejected);
 }

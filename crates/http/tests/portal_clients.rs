@@ -747,8 +747,9 @@ async fn only_client_administrators_manage_clients(server: TestServer) {
     assert_eq!(tried.status, StatusCode::NOT_FOUND);
     assert!(delegated(&server, agent).await.is_empty());
 
-    // Ola has a package from Tallmakerne (so he may act for it) but is no client
-    // administrator: the page explains, and every change is refused.
+    // Ola has a package from Tallmakerne (so he may act for it) but neither sees its
+    // system users (read on altinn_system_user_overview) nor manages its clients: the
+    // agent's page and every change are refused.
     let tallmakerne = uuid_of(&server, TALLMAKERNE).await;
     let ola_uuid = server
         .store
@@ -757,24 +758,28 @@ async fn only_client_administrators_manage_clients(server: TestServer) {
         .unwrap()
         .unwrap()
         .uuid;
+    let give_ola = |package: &str| StoredPackageDelegation {
+        from: tallmakerne,
+        to: ola_uuid,
+        package_code: package.into(),
+        can_delegate: false,
+        created_at: 0,
+        created_by: "test".into(),
+    };
     server
         .store
-        .add_package_delegation(&StoredPackageDelegation {
-            from: tallmakerne,
-            to: ola_uuid,
-            package_code: "skatt-naering".into(),
-            can_delegate: false,
-            created_at: 0,
-            created_by: "test".into(),
-        })
+        .add_package_delegation(&give_ola("skatt-naering"))
         .await
         .unwrap();
     let ola = logged_in(&server, OLA, "Tallmakerne AS").await;
     let page = get(&ola, &server, &details(agent)).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    page.assert_has(&nb("clients.not_client_admin").replace("{org}", "Tallmakerne AS"));
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    page.assert_has(&nb("error.api.not_access_manager"));
     page.assert_lacks(&nb("clients.add_link"));
     page.assert_lacks(&nb("details.delete"));
+    let csrf = get(&ola, &server, &format!("{UI}/systemuser/overview"))
+        .await
+        .csrf();
     let refused = get(&ola, &server, &add_page(agent)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     refused.assert_has(&nb("error.api.not_client_admin"));
@@ -783,13 +788,37 @@ async fn only_client_administrators_manage_clients(server: TestServer) {
             &ola,
             &server,
             &format!("{}/{action}", add_page(agent)),
-            &[("csrf", &page.csrf()), ("client", &ror)],
+            &[("csrf", &csrf), ("client", &ror)],
         )
         .await;
         assert_eq!(tried.status, StatusCode::FORBIDDEN, "{action}");
     }
-    let (status, _) = batch(&ola, &server, agent, Some(&page.csrf()), json!({})).await;
+    let (status, _) = batch(&ola, &server, agent, Some(&csrf), json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(delegated(&server, agent).await.is_empty());
+
+    // As access manager he sees the agent, but still is no client administrator: the
+    // page explains, and the clients stay out of his reach.
+    server
+        .store
+        .add_package_delegation(&give_ola("tilgangsstyrer"))
+        .await
+        .unwrap();
+    let page = get(&ola, &server, &details(agent)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_has(&nb("clients.not_client_admin").replace("{org}", "Tallmakerne AS"));
+    page.assert_lacks(&nb("clients.add_link"));
+    let refused = get(&ola, &server, &add_page(agent)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    refused.assert_has(&nb("error.api.not_client_admin"));
+    let tried = post(
+        &ola,
+        &server,
+        &format!("{}/add", add_page(agent)),
+        &[("csrf", &page.csrf()), ("client", &ror)],
+    )
+    .await;
+    assert_eq!(tried.status, StatusCode::FORBIDDEN);
     assert!(delegated(&server, agent).await.is_empty());
 }
 

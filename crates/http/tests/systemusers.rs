@@ -960,13 +960,21 @@ async fn change_requests_are_checked_and_applied_once(server: TestServer) {
         json!([{"urn": "urn:altinn:accesspackage:skatt-naering"}])
     );
     assert_eq!(delegations["rights"], json!([]));
-    let tina = person(&server, TINA).await;
     assert_eq!(
-        tina.get(&format!("systemuser/changerequest/{correlation}"))
+        pia.get(&format!("systemuser/changerequest/{correlation}"))
             .await
             .0,
-        StatusCode::OK,
-        "Tina is related through Tallmakerne's REGN role"
+        StatusCode::OK
+    );
+    // Tina is related through Tallmakerne's REGN role, but reading Rør og Vann's change
+    // requests needs read on altinn_access_management for it.
+    let tina = person(&server, TINA).await;
+    let (status, body) = tina
+        .get(&format!("systemuser/changerequest/{correlation}"))
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("AUTH-00066"))
     );
 }
 

@@ -28,6 +28,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("the built-in access-package catalogue is broken: {e}"))?;
     let dev = args.dev || args.demo;
     let store = args.database.open().await?;
+    // Every server needs the system resources the end-user APIs are decided on.
+    systembruker_http::system_resources::ensure(&store)
+        .await
+        .context("creating the platform's system resources")?;
     if args.demo {
         systembruker_http::demo::load(&store)
             .await

@@ -136,6 +136,30 @@ async fn dev_mode_is_off_without_demo_and_empty_admin_token_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("must not be empty"));
 }
 
+/// A production server (no `--demo`) has the system resources the end-user APIs are
+/// decided on, with their policies, from its first start.
+#[tokio::test]
+async fn system_resources_exist_without_demo() {
+    let db = temp_db("system_resources");
+    let port = free_port();
+    let mut child = serve(&db, port, &[]);
+    wait_ready(port).await;
+    for id in [
+        "altinn_access_management",
+        "altinn_system_user_overview",
+        "altinn_client_administration",
+    ] {
+        let policy = reqwest::get(format!(
+            "http://127.0.0.1:{port}/resourceregistry/api/v1/resource/{id}/policy"
+        ))
+        .await
+        .unwrap();
+        assert_eq!(policy.status(), 200, "{id}");
+        assert!(policy.text().await.unwrap().contains(id), "{id}");
+    }
+    assert!(terminate(&mut child).success());
+}
+
 #[test]
 fn import_parties_cli_is_all_or_nothing() {
     let dir = std::env::temp_dir().join(format!("sb_import_{}", std::process::id()));

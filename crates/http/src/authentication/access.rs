@@ -6,7 +6,7 @@ use serde::Serialize;
 use systembruker_domain::catalogue::{can_delegate, packages_held};
 use systembruker_domain::resource::ResourceType;
 use systembruker_storage::{Grants, ResourceGrant, SubjectFacts};
-use systembruker_xacml::Policy;
+use systembruker_xacml::{Decision, Policy, Request};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -14,15 +14,10 @@ use super::problem;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::connections::{ReasonCode, right_reasons};
-use crate::pdp::Enrichment;
+use crate::pdp::{Enrichment, attr};
 use crate::problem::{ApiError, ApiResult};
 use crate::resources::PolicyRight;
-
-/// The package whose holders manage access for an organisation.
-pub const ACCESS_MANAGER_PACKAGE: &str = "tilgangsstyrer";
-
-/// The package whose holders manage a firm's clients.
-pub const CLIENT_ADMIN_PACKAGE: &str = "klientadministrator";
+use crate::system_resources::{ACCESS_MANAGEMENT, CLIENT_ADMINISTRATION, SYSTEM_USER_OVERVIEW};
 
 /// A 500 for stored facts the catalogue does not know (a package or role code that
 /// was valid when written).
@@ -45,14 +40,67 @@ pub(crate) async fn end_user(state: &AppState, caller: &Caller) -> ApiResult<Uui
     Ok(person.uuid)
 }
 
-/// What the user may do for a party.
+/// What a user asks to do with one of the platform's system resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Read,
+    Write,
+}
+
+impl Action {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Write => "write",
+        }
+    }
+}
+
+/// The PDP's verdict on `user` doing `action` on the system resource `resource` for
+/// `party`: the same decision `POST /authorization/api/v1/authorize` gives, so the
+/// policy in the resource registry is the one rule.
+pub(crate) async fn permitted(
+    state: &AppState,
+    user: Uuid,
+    party: Uuid,
+    resource: &str,
+    action: Action,
+) -> ApiResult<bool> {
+    let request = Request::builder()
+        .subject(attr::PARTY_UUID, user.to_string())
+        .resource(attr::RESOURCE, resource)
+        .resource(attr::PARTY_UUID, party.to_string())
+        .action(action.as_str())
+        .build();
+    let results = state.pdp.authorize(&request).await;
+    match results.first().map(|r| (r.decision, r)) {
+        Some((Decision::Permit, _)) => Ok(true),
+        // Undecided is not "no": a broken policy or an unreachable PIP is our fault.
+        Some((Decision::Indeterminate, result)) => Err(ApiError::internal(format!(
+            "the access decision on {resource} could not be made: {}",
+            result.status.message.as_deref().unwrap_or("indeterminate")
+        ))),
+        _ => Ok(false),
+    }
+}
+
+/// What the user may do for a party. Every flag but `related` is a PDP decision on
+/// one of the platform's system resources (see `crate::system_resources`).
 pub(crate) struct Standing {
     pub user: Uuid,
     pub party: Uuid,
-    /// Holds `tilgangsstyrer` for the party: may approve, reject, create and delete.
+    /// `write` on `altinn_access_management`: may approve, reject, create and delete.
     pub access_manager: bool,
-    /// Holds `klientadministrator` for the party: may add and remove its clients.
+    /// `read` on `altinn_access_management`: may list the party's system users, requests,
+    /// change requests and delegations.
+    pub reads_access: bool,
+    /// `read` on `altinn_system_user_overview`: may see one system user in detail and
+    /// list the agent system users.
+    pub reads_overview: bool,
+    /// `write` on `altinn_client_administration`: may add and remove the party's clients.
     pub client_administrator: bool,
+    /// `read` on `altinn_client_administration`: may read the party's clients.
+    pub reads_clients: bool,
     /// Has some relation to the party (a role, a package or a right): may escalate.
     pub related: bool,
     pub facts: SubjectFacts,
@@ -61,9 +109,8 @@ pub(crate) struct Standing {
 pub(crate) async fn standing(state: &AppState, user: Uuid, party: Uuid) -> ApiResult<Standing> {
     let facts = state.store.subject_facts(user, party).await?;
     let held = packages_held(state.catalogue, user, party, &facts).map_err(catalogue_mismatch)?;
-    let holds = |code: &str| held.iter().any(|p| p.package.code == code);
-    let access_manager = holds(ACCESS_MANAGER_PACKAGE);
-    let client_administrator = holds(CLIENT_ADMIN_PACKAGE);
+    let decide = |resource, action| permitted(state, user, party, resource, action);
+    let access_manager = decide(ACCESS_MANAGEMENT, Action::Write).await?;
     let related = access_manager
         || !held.is_empty()
         || facts.direct_roles().next().is_some()
@@ -72,10 +119,77 @@ pub(crate) async fn standing(state: &AppState, user: Uuid, party: Uuid) -> ApiRe
         user,
         party,
         access_manager,
-        client_administrator,
+        reads_access: decide(ACCESS_MANAGEMENT, Action::Read).await?,
+        reads_overview: decide(SYSTEM_USER_OVERVIEW, Action::Read).await?,
+        client_administrator: decide(CLIENT_ADMINISTRATION, Action::Write).await?,
+        reads_clients: decide(CLIENT_ADMINISTRATION, Action::Read).await?,
         related,
         facts,
     })
+}
+
+/// What an end-user route needs the PDP to permit for the party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Change the party's system access (`write` on `altinn_access_management`).
+    ManageAccess,
+    /// List its system users, requests, change requests, delegations (`read` on it).
+    ReadAccess,
+    /// See one system user in detail (`read` on `altinn_system_user_overview`).
+    ReadOverview,
+    /// Add or remove clients (`write` on `altinn_client_administration`).
+    ManageClients,
+    /// Read clients (`read` on `altinn_client_administration`).
+    ReadClients,
+}
+
+impl Need {
+    fn met_by(self, standing: &Standing) -> bool {
+        match self {
+            Need::ManageAccess => standing.access_manager,
+            Need::ReadAccess => standing.reads_access,
+            Need::ReadOverview => standing.reads_overview,
+            Need::ManageClients => standing.client_administrator,
+            Need::ReadClients => standing.reads_clients,
+        }
+    }
+
+    /// The 403 for a user who lacks it.
+    fn refusal(self) -> ApiError {
+        match self {
+            Need::ManageAccess => problem(
+                66,
+                "the logged-in user is not access manager (tilgangsstyrer) for the party; ask an access manager, or escalate the request",
+            ),
+            Need::ReadAccess => problem(
+                66,
+                "the logged-in user may not read the party's system access: that needs read on altinn_access_management (access managers, daglig leder, hovedadministrator)",
+            ),
+            Need::ReadOverview => problem(
+                66,
+                "the logged-in user may not see the party's system users: that needs read on altinn_system_user_overview (access managers and client administrators)",
+            ),
+            Need::ManageClients | Need::ReadClients => ApiError::forbidden(
+                "the logged-in user is not client administrator (klientadministrator) for the organisation; \
+                 ask its managing director or an access manager to give you the package",
+            ),
+        }
+    }
+}
+
+/// The logged-in user's standing in `party`, if it meets `need`; 403 otherwise.
+pub(crate) async fn require(
+    state: &AppState,
+    caller: &Caller,
+    party: Uuid,
+    need: Need,
+) -> ApiResult<Standing> {
+    let user = end_user(state, caller).await?;
+    let standing = standing(state, user, party).await?;
+    if !need.met_by(&standing) {
+        return Err(need.refusal());
+    }
+    Ok(standing)
 }
 
 /// The user must be access manager for the party: AUTH-00066 (403) otherwise.
@@ -84,15 +198,7 @@ pub(crate) async fn access_manager(
     caller: &Caller,
     party: Uuid,
 ) -> ApiResult<Standing> {
-    let user = end_user(state, caller).await?;
-    let standing = standing(state, user, party).await?;
-    if !standing.access_manager {
-        return Err(problem(
-            66,
-            "the logged-in user is not access manager (tilgangsstyrer) for the party; ask an access manager, or escalate the request",
-        ));
-    }
-    Ok(standing)
+    require(state, caller, party, Need::ManageAccess).await
 }
 
 /// One right or package the user may not delegate, and why.

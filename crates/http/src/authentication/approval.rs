@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{access_manager, delegation_check, end_user, standing};
+use super::access::{Need, access_manager, delegation_check, end_user, require, standing};
 use super::requests::{RequestDto, live_request, to_dto};
 use super::systemregister::live_system;
 use super::{actor, auth_problem, org_of, parse_id, problem, resolve_org_party};
@@ -141,13 +141,7 @@ async fn party_request(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<RequestDto>> {
     let party = resolve_org_party(&state, &party).await?;
-    let user = end_user(&state, &caller).await?;
-    if !standing(&state, user, party.uuid).await?.related {
-        return Err(problem(
-            66,
-            "the logged-in user has no access to this party",
-        ));
-    }
+    require(&state, &caller, party.uuid, Need::ReadAccess).await?;
     let request = request_for_party(&state, &party, &id, SystemUserType::Standard).await?;
     Ok(axum::Json(to_dto(&state, request)))
 }

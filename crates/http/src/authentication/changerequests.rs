@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{access_manager, delegation_check, end_user, standing};
+use super::access::{Need, access_manager, delegation_check, require};
 use super::requests::{PageQuery, own_system};
 use super::{
     Page, actor, auth_problem, org_of, page, page_token, parse_id, problem, resolve_org_party,
@@ -363,13 +363,9 @@ pub(crate) async fn portal_change(
         .system_user(request.system_user_id)
         .await?
         .ok_or_else(|| problem(15, "the change request's system user does not exist"))?;
-    let me = end_user(state, caller).await?;
-    if !standing(state, me, user.owner_party_uuid).await?.related {
-        return Err(problem(
-            66,
-            "the logged-in user has no access to the organisation of this change request",
-        ));
-    }
+    // Change requests cannot be escalated (unlike creation requests), so only those
+    // who may read the organisation's system access see them.
+    require(state, caller, user.owner_party_uuid, Need::ReadAccess).await?;
     Ok((request, user))
 }
 
@@ -402,13 +398,7 @@ async fn party_get(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<ChangeRequestDto>> {
     let party = resolve_org_party(&state, &party).await?;
-    let me = end_user(&state, &caller).await?;
-    if !standing(&state, me, party.uuid).await?.related {
-        return Err(problem(
-            66,
-            "the logged-in user has no access to this party",
-        ));
-    }
+    require(&state, &caller, party.uuid, Need::ReadAccess).await?;
     Ok(axum::Json(to_dto(
         &state,
         change_for_party(&state, &party, &id).await?,

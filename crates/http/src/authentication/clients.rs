@@ -26,7 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{access_manager, catalogue_mismatch, end_user, standing};
+use super::access::{Action, Need, access_manager, catalogue_mismatch, require};
 use super::systemusers::SystemUserDto;
 use super::{actor, org_of, parse_id, problem, resolve_org_party};
 use crate::AppState;
@@ -104,20 +104,19 @@ pub(crate) async fn owned_agent(
     Ok(user)
 }
 
-/// The logged-in user must hold `klientadministrator` for the firm (403 otherwise).
+/// The PDP must let the logged-in user read or change the firm's clients
+/// (`altinn_client_administration`; 403 otherwise).
 pub(crate) async fn client_administrator(
     state: &AppState,
     caller: &Caller,
     firm: Uuid,
+    action: Action,
 ) -> ApiResult<()> {
-    let user = end_user(state, caller).await?;
-    if standing(state, user, firm).await?.client_administrator {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(
-        "the logged-in user is not client administrator (klientadministrator) for the organisation; \
-         ask its managing director or an access manager to give you the package",
-    ))
+    let need = match action {
+        Action::Read => Need::ReadClients,
+        Action::Write => Need::ManageClients,
+    };
+    require(state, caller, firm, need).await.map(|_| ())
 }
 
 /// A client's (organisation form, relations): clients of one shape provide the same.
@@ -352,9 +351,14 @@ pub struct PartyClientDto {
 }
 
 /// The firm (`{party}`) and the caller's client-administrator standing in it.
-async fn firm_for_client_admin(state: &AppState, caller: &Caller, party: &str) -> ApiResult<Party> {
+async fn firm_for_client_admin(
+    state: &AppState,
+    caller: &Caller,
+    party: &str,
+    action: Action,
+) -> ApiResult<Party> {
     let firm = resolve_org_party(state, party).await?;
-    client_administrator(state, caller, firm.uuid).await?;
+    client_administrator(state, caller, firm.uuid, action).await?;
     Ok(firm)
 }
 
@@ -368,7 +372,7 @@ async fn party_clients(
     Path(party): Path<String>,
     Query(query): Query<PackagesQuery>,
 ) -> ApiResult<axum::Json<Vec<PartyClientDto>>> {
-    let firm = firm_for_client_admin(&state, &caller, &party).await?;
+    let firm = firm_for_client_admin(&state, &caller, &party, Action::Read).await?;
     let wanted: Vec<String> = query
         .packages
         .iter()
@@ -413,7 +417,7 @@ async fn available_for_agent(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Vec<ClientDto>>> {
-    let firm = firm_for_client_admin(&state, &caller, &party).await?;
+    let firm = firm_for_client_admin(&state, &caller, &party, Action::Read).await?;
     let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
     let clients = available_clients(&state, &agent).await?;
     Ok(axum::Json(
@@ -442,7 +446,7 @@ async fn agent_delegations(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Vec<AgentDelegationDto>>> {
-    let firm = firm_for_client_admin(&state, &caller, &party).await?;
+    let firm = firm_for_client_admin(&state, &caller, &party, Action::Read).await?;
     let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
     let clients = agent_clients(&state, agent.id).await?;
     Ok(axum::Json(
@@ -488,7 +492,7 @@ async fn add_for_party(
     Path((party, id)): Path<(String, String)>,
     Query(query): Query<ClientQuery>,
 ) -> ApiResult<axum::Json<Vec<AgentDelegationDto>>> {
-    let firm = firm_for_client_admin(&state, &caller, &party).await?;
+    let firm = firm_for_client_admin(&state, &caller, &party, Action::Write).await?;
     let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
     let client = client_param(query.client.as_deref())?;
     let plan = plan_for(&state, &agent, client).await?;
@@ -523,7 +527,7 @@ async fn remove_for_party(
     Path((party, id)): Path<(String, String)>,
     Query(query): Query<ClientQuery>,
 ) -> ApiResult<axum::Json<bool>> {
-    let firm = firm_for_client_admin(&state, &caller, &party).await?;
+    let firm = firm_for_client_admin(&state, &caller, &party, Action::Write).await?;
     let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
     let client = client_param(query.client.as_deref())?;
     remove_client(&state, &caller, &agent, client).await?;
@@ -634,7 +638,7 @@ async fn self_status(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<SelfDelegationDto>> {
-    let firm = firm_for_client_admin(&state, &caller, &party).await?;
+    let firm = firm_for_client_admin(&state, &caller, &party, Action::Read).await?;
     let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
     Ok(axum::Json(self_dto(&state, &agent).await?))
 }
@@ -760,6 +764,7 @@ async fn vendor_agent(
     state: &AppState,
     caller: &Caller,
     agent: Option<&str>,
+    action: Action,
 ) -> ApiResult<StoredSystemUser> {
     let id = agent
         .map(str::trim)
@@ -784,7 +789,7 @@ async fn vendor_agent(
             detail: None,
         }]));
     }
-    client_administrator(state, caller, user.owner_party_uuid).await?;
+    client_administrator(state, caller, user.owner_party_uuid, action).await?;
     Ok(user)
 }
 
@@ -829,7 +834,7 @@ async fn vendor_agents(
         .await?
         .ok_or_else(|| problem(0, format!("organisation {org} is not in the register")))?;
     require_vendor(&caller)?;
-    client_administrator(&state, &caller, firm.uuid).await?;
+    client_administrator(&state, &caller, firm.uuid, Action::Read).await?;
     let mut agents = Vec::new();
     for user in state
         .store
@@ -885,7 +890,7 @@ async fn vendor_available(
     caller: Scoped<ClientDelegationRead>,
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<ClientListDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref()).await?;
+    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Read).await?;
     let clients = available_clients(&state, &agent).await?;
     let data = clients.iter().map(ClientDto::from_candidate).collect();
     Ok(axum::Json(client_list(&agent, data)))
@@ -900,7 +905,7 @@ async fn vendor_delegated(
     caller: Scoped<ClientDelegationRead>,
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<ClientListDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref()).await?;
+    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Read).await?;
     let clients = agent_clients(&state, agent.id).await?;
     let data = clients.iter().map(ClientDto::from_delegated).collect();
     Ok(axum::Json(client_list(&agent, data)))
@@ -923,7 +928,7 @@ async fn vendor_add(
     caller: Scoped<ClientDelegationWrite>,
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<AgentClientDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref()).await?;
+    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Write).await?;
     let client = client_param(query.client.as_deref())?;
     let plan = plan_for(&state, &agent, client).await?;
     add_clients(&state, &caller, &agent, &[plan]).await?;
@@ -942,7 +947,7 @@ async fn vendor_remove(
     caller: Scoped<ClientDelegationWrite>,
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<AgentClientDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref()).await?;
+    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Write).await?;
     let client = client_param(query.client.as_deref())?;
     remove_client(&state, &caller, &agent, client).await?;
     Ok(axum::Json(AgentClientDto {

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{access_manager, delegation_check, end_user, standing};
+use super::access::{Need, access_manager, delegation_check, require};
 use super::requests::{PageQuery, own_system};
 use super::systemregister::live_system;
 use super::{
@@ -149,20 +149,15 @@ async fn owned_user(state: &AppState, party_org: &str, id: &str) -> ApiResult<St
         })
 }
 
-/// The party, for a user related to it (read access).
+/// The party, for a user the PDP lets read what `need` names (AUTH-00066 otherwise).
 async fn readable_party(
     state: &AppState,
     caller: &Caller,
     party: &str,
+    need: Need,
 ) -> ApiResult<systembruker_domain::party::Party> {
     let party = resolve_org_party(state, party).await?;
-    let user = end_user(state, caller).await?;
-    if !standing(state, user, party.uuid).await?.related {
-        return Err(problem(
-            66,
-            "the logged-in user has no access to this party",
-        ));
-    }
+    require(state, caller, party.uuid, need).await?;
     Ok(party)
 }
 
@@ -172,7 +167,13 @@ pub(crate) async fn list(
     party: &str,
     kind: SystemUserType,
 ) -> ApiResult<axum::Json<Vec<SystemUserDto>>> {
-    let party = readable_party(state, caller, party).await?;
+    // The reference lists standard users to access managers ("AM read") and agent
+    // users to whoever sees the overview, client administrators included.
+    let need = match kind {
+        SystemUserType::Standard => Need::ReadAccess,
+        SystemUserType::Agent => Need::ReadOverview,
+    };
+    let party = readable_party(state, caller, party, need).await?;
     let users = state.store.system_users_of(&org_of(&party), kind).await?;
     Ok(axum::Json(
         users.into_iter().map(SystemUserDto::internal).collect(),
@@ -220,7 +221,7 @@ pub(crate) async fn detail(
     party: &str,
     id: &str,
 ) -> ApiResult<SystemUserDto> {
-    let party = readable_party(state, caller, party).await?;
+    let party = readable_party(state, caller, party, Need::ReadOverview).await?;
     let user = owned_user(state, &org_of(&party), id).await?;
     let live = live_delegations(state, &user).await?;
     let mut dto = SystemUserDto::internal(user);
@@ -231,13 +232,14 @@ pub(crate) async fn detail(
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/{party}/{systemUserId}/delegations", tag = "systemuser",
     params(("party" = String, Path), ("systemUserId" = String, Path)), security(("bearer" = ["altinn:portal/enduser"])),
-    responses((status = 200, body = DelegationsDto), (status = 404, body = crate::problem::ProblemBody)))]
+    responses((status = 200, body = DelegationsDto), (status = 403, body = crate::problem::ProblemBody),
+        (status = 404, body = crate::problem::ProblemBody)))]
 async fn delegations(
     State(state): State<AppState>,
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<DelegationsDto>> {
-    let party = readable_party(&state, &caller, &party).await?;
+    let party = readable_party(&state, &caller, &party, Need::ReadOverview).await?;
     let user = owned_user(&state, &org_of(&party), &id).await?;
     Ok(axum::Json(live_delegations(&state, &user).await?))
 }

@@ -27,6 +27,7 @@ use super::page::{Chrome, Failure, api_message_key, html, see_other};
 use super::party::{Acting, acting};
 use super::{PortalState, with_query};
 use crate::auth::Caller;
+use crate::authentication::access::Action;
 use crate::authentication::clients::{
     add_clients, add_firm_itself, agent_clients, available_clients, available_plans,
     client_administrator, owned_agent, plan_for, remove_client, remove_firm_itself, self_possible,
@@ -293,7 +294,7 @@ async fn is_client_admin(
     viewer: &Viewer,
     firm: Uuid,
 ) -> Result<bool, Failure> {
-    match client_administrator(state, &viewer.caller(), firm).await {
+    match client_administrator(state, &viewer.caller(), firm, Action::Write).await {
         Ok(()) => Ok(true),
         Err(e) if e.status == StatusCode::FORBIDDEN => Ok(false),
         Err(e) => Err(e.into()),

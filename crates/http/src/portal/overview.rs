@@ -76,10 +76,22 @@ async fn render(
     let new_id = query.new.unwrap_or_default();
     let mut own = Vec::new();
     let mut clients = Vec::new();
-    for (kind, into) in [
-        (SystemUserType::Standard, &mut own),
-        (SystemUserType::Agent, &mut clients),
+    // Each list only for those the PDP lets read it; the others see the page's notice.
+    for (kind, into, readable) in [
+        (
+            SystemUserType::Standard,
+            &mut own,
+            acting.standing.reads_access,
+        ),
+        (
+            SystemUserType::Agent,
+            &mut clients,
+            acting.standing.reads_overview,
+        ),
     ] {
+        if !readable {
+            continue;
+        }
         let users = list(state, &caller, &acting.key(), kind).await?.0;
         for user in users {
             let system = names.system(&user.system_id).await?;

@@ -305,34 +305,70 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, value)| value.trim())
 }
 
-/// A cross-site form post is refused: when the browser says where the form came from
-/// (`Origin`), it must be this portal — the public URL or the host the request reached.
-pub(crate) fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
+/// What the browser says about where a state-changing request comes from.
+enum Source {
+    Absent,
+    Ours,
+    Foreign,
+}
+
+/// `Origin` or `Referer`, compared by scheme, host and port with the portal's own
+/// origins. `null` and anything unparsable are foreign.
+fn source(headers: &HeaderMap, name: header::HeaderName, ours: &[url::Origin]) -> Source {
+    let Some(value) = headers.get(name) else {
+        return Source::Absent;
     };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let origin = origin.trim_end_matches('/');
-    let public = origin_of(public_url);
-    if public.as_deref() == Some(origin) {
-        return true;
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (host, origin.split_once("://")) {
-        (Some(host), Some((scheme, rest))) => {
-            (scheme == "https" || scheme == "http") && rest.eq_ignore_ascii_case(host)
-        }
-        _ => false,
+    match value
+        .to_str()
+        .ok()
+        .and_then(|v| url::Url::parse(v.trim()).ok())
+    {
+        Some(url) if ours.contains(&url.origin()) => Source::Ours,
+        _ => Source::Foreign,
     }
 }
 
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    Some(format!("{scheme}://{authority}"))
+/// The portal's origins: the public URL's, and the host the request reached under the
+/// public URL's scheme (a server reached by another name than its public URL). The
+/// `Host` cannot be set by another site's page, and the scheme is never taken from the
+/// request: an `https` page does not pass for an `http` portal, or the other way round.
+fn our_origins(headers: &HeaderMap, public_url: &str) -> Vec<url::Origin> {
+    let Ok(public) = url::Url::parse(public_url) else {
+        return Vec::new();
+    };
+    let mut origins = vec![public.origin()];
+    let reached = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|host| url::Url::parse(&format!("{}://{host}", public.scheme())).ok());
+    origins.extend(reached.map(|url| url.origin()));
+    origins
+}
+
+/// A state-changing request from the portal's own pages, as far as the browser tells:
+/// every `Origin` and `Referer` given names this portal exactly, and `Sec-Fetch-Site`
+/// is not `cross-site`. `same-site` (a sibling host) or an unknown value passes only
+/// when `Origin` or `Referer` proves the page was ours; `same-origin`, `none` (the user
+/// typed or bookmarked it) and no header at all (older clients) need no proof. The
+/// CSRF token is checked besides.
+pub(crate) fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+    let ours = our_origins(headers, public_url);
+    let mut proven = false;
+    for name in [header::ORIGIN, header::REFERER] {
+        match source(headers, name, &ours) {
+            Source::Absent => {}
+            Source::Ours => proven = true,
+            Source::Foreign => return false,
+        }
+    }
+    let site = headers
+        .get("sec-fetch-site")
+        .map(|v| v.to_str().unwrap_or_default().trim().to_ascii_lowercase());
+    match site.as_deref() {
+        None | Some("same-origin") | Some("none") => true,
+        Some("cross-site") => false,
+        Some(_) => proven,
+    }
 }
 
 #[cfg(test)]
@@ -354,28 +390,68 @@ mod tests {
         assert!(!same_secret("", "a"));
     }
 
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    const PUBLIC: &str = "http://127.0.0.1:8080";
+
     #[test]
     fn origin_must_be_ours() {
-        let mut headers = HeaderMap::new();
-        assert!(same_origin(&headers, "http://127.0.0.1:8080"), "no Origin");
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:8080"),
-        );
-        assert!(same_origin(&headers, "http://127.0.0.1:8080"));
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
-        assert!(!same_origin(&headers, "http://127.0.0.1:8080"));
-        headers.insert(header::HOST, HeaderValue::from_static("portal.example"));
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://portal.example"),
-        );
-        assert!(same_origin(&headers, "http://127.0.0.1:8080"));
-        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!same_origin(&headers, "http://127.0.0.1:8080"));
+        let ok = |pairs: &[(&'static str, &'static str)]| same_origin(&headers(pairs), PUBLIC);
+        assert!(ok(&[]), "no Origin, no Referer, no Sec-Fetch-Site");
+        assert!(ok(&[("origin", "http://127.0.0.1:8080")]));
+        assert!(ok(&[(
+            "referer",
+            "http://127.0.0.1:8080/accessmanagement/ui/x?y=1"
+        )]));
+        assert!(!ok(&[("origin", "https://evil.example")]));
+        assert!(!ok(&[("origin", "null")]));
+        // Scheme and port count, not only the host.
+        assert!(!ok(&[("origin", "https://127.0.0.1:8080")]));
+        assert!(!ok(&[("origin", "http://127.0.0.1:8081")]));
+        assert!(!ok(&[("referer", "https://evil.example/form")]));
+        // The host the request reached, under the public URL's scheme only.
+        assert!(ok(&[
+            ("host", "portal.example"),
+            ("origin", "http://portal.example")
+        ]));
+        assert!(!ok(&[
+            ("host", "portal.example"),
+            ("origin", "https://portal.example")
+        ]));
+        // Default ports are the same origin.
+        assert!(same_origin(
+            &headers(&[("origin", "https://portal.example")]),
+            "https://portal.example:443"
+        ));
+    }
+
+    #[test]
+    fn sec_fetch_site_is_heeded() {
+        let ok = |pairs: &[(&'static str, &'static str)]| same_origin(&headers(pairs), PUBLIC);
+        assert!(!ok(&[("sec-fetch-site", "cross-site")]));
+        assert!(!ok(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://127.0.0.1:8080")
+        ]));
+        assert!(ok(&[("sec-fetch-site", "same-origin")]));
+        assert!(ok(&[("sec-fetch-site", "none")]));
+        assert!(!ok(&[
+            ("sec-fetch-site", "none"),
+            ("referer", "https://evil.example/")
+        ]));
+        // same-site needs proof that the page was ours.
+        assert!(!ok(&[("sec-fetch-site", "same-site")]));
+        assert!(ok(&[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://127.0.0.1:8080")
+        ]));
+        assert!(!ok(&[("sec-fetch-site", "something-new")]));
     }
 
     #[test]
