@@ -31,6 +31,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = SqlStore::open(&args.database.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", args.database.database_url))?;
+    // Processes starting at once on a fresh database take turns at the demo data and the
+    // first signing key (released below, once the key is there).
+    let setup = store
+        .setup_lock()
+        .await
+        .context("waiting for the setup lock")?;
     if args.demo {
         systembruker_http::demo::load(&store)
             .await
@@ -65,6 +71,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .ensure_signing_key()
         .await
         .context("loading the token service's signing keys")?;
+    setup.release().await.context("releasing the setup lock")?;
     tracing::info!(%kid, sealed = args.key_encryption_key.is_some(), "token signing key ready");
     let state = AppState::with_token_service(
         Arc::new(store.clone()),
