@@ -971,7 +971,12 @@ struct OidcPortal {
 
 impl OidcPortal {
     async fn start(issuer: &str) -> anyhow::Result<Self> {
-        let store = systembruker_storage::testing::sqlite_store().await?;
+        Self::start_on(issuer, systembruker_storage::testing::sqlite_store().await?).await
+    }
+
+    /// A portal on `store`: several of them on one database are one portal behind a
+    /// load balancer.
+    async fn start_on(issuer: &str, store: systembruker_storage::SqlStore) -> anyhow::Result<Self> {
         systembruker_http::demo::load(&store).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -1266,6 +1271,40 @@ async fn pia_logs_in_to_the_portal_and_logs_out_at_the_provider() -> anyhow::Res
     let bye = visit(&browser, &query["post_logout_redirect_uri"]).await?;
     assert_eq!(bye.status, StatusCode::OK);
     assert_page_says(&bye, "nb", "logout.title")?;
+    Ok(())
+}
+
+/// A login begun on one process is completed on another (the login in progress is in
+/// the database), and the answer is used once: a second callback with the same state, on
+/// either process, is refused.
+#[tokio::test]
+async fn a_login_begun_on_one_process_is_completed_on_another() -> anyhow::Result<()> {
+    let op = FakeProvider::start().await?;
+    let url = systembruker_storage::testing::sqlite_url();
+    let a = OidcPortal::start_on(
+        &op.issuer,
+        systembruker_storage::SqlStore::open(&url).await?,
+    )
+    .await?;
+    let b = OidcPortal::start_on(
+        &op.issuer,
+        systembruker_storage::SqlStore::open(&url).await?,
+    )
+    .await?;
+    let browser = web_browser()?;
+    let goto = format!("{UI}/systemuser/overview");
+    let begun = begin_login(&op, &a, &browser, &goto).await?;
+    provider_will_say(&op, PIA, &begun.nonce)?;
+    let back = callback(&b, &browser, &[("code", "c"), ("state", &begun.state)]).await?;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(back.location, goto);
+    assert!(logged_in_to(&a, &browser).await?);
+    assert!(logged_in_to(&b, &browser).await?);
+    for portal in [&a, &b] {
+        let again = callback(portal, &browser, &[("code", "c"), ("state", &begun.state)]).await?;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST);
+        assert_page_says(&again, "nb", "login.failed.not_started")?;
+    }
     Ok(())
 }
 

@@ -22,6 +22,7 @@ mod maskinporten;
 mod pip;
 mod register;
 mod resources;
+mod sessions;
 mod sql;
 mod systems;
 mod systemusers;
@@ -35,7 +36,8 @@ pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
 pub use pip::{AuthzVersions, PipStore, SubjectFacts};
 pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
 pub use resources::{ResourceStore, StoredPolicy, StoredResource};
-pub use sql::{Backend, DEFAULT_ACQUIRE_TIMEOUT, SqlStore, StoreSettings};
+pub use sessions::{SessionStore, StoredSession, session_key};
+pub use sql::{Backend, DEFAULT_ACQUIRE_TIMEOUT, SetupLock, SqlStore, StoreSettings};
 pub use systembruker_token::ports::TokenStore;
 pub use systems::{StoredSystem, SystemChange, SystemChangeType, SystemRegisterStore};
 pub use systemusers::{
@@ -55,6 +57,7 @@ pub trait Store:
     + SystemRegisterStore
     + SystemUserStore
     + HistoryStore
+    + SessionStore
     + HealthCheck
     + Send
     + Sync
@@ -71,6 +74,7 @@ impl<
         + SystemRegisterStore
         + SystemUserStore
         + HistoryStore
+        + SessionStore
         + HealthCheck
         + Send
         + Sync,

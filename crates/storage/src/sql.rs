@@ -216,6 +216,24 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Takes the database-wide setup lock, held until [`SetupLock::release`]: processes
+    /// that start at once on one fresh database load the demo data and make the first
+    /// signing key one after the other, so each finds what the first made. PostgreSQL
+    /// only (an advisory lock); on SQLite, made for one process, it holds nothing.
+    pub async fn setup_lock(&self) -> StoreResult<SetupLock> {
+        if self.backend != Backend::Postgres {
+            return Ok(SetupLock { connection: None });
+        }
+        let mut connection = self.pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(SETUP_LOCK_KEY)
+            .execute(&mut *connection)
+            .await?;
+        Ok(SetupLock {
+            connection: Some(connection),
+        })
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -226,6 +244,37 @@ impl SqlStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The advisory-lock key of [`SqlStore::setup_lock`] ("sbsetup" in ASCII).
+const SETUP_LOCK_KEY: i64 = 0x0073_6273_6574_7570;
+
+/// The held setup lock (see [`SqlStore::setup_lock`]).
+pub struct SetupLock {
+    connection: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+}
+
+impl SetupLock {
+    /// Lets the next process go on.
+    pub async fn release(mut self) -> StoreResult<()> {
+        if let Some(mut connection) = self.connection.take() {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(SETUP_LOCK_KEY)
+                .execute(&mut *connection)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SetupLock {
+    /// Not released (an error on the way): the connection is closed rather than given
+    /// back to the pool, which ends the lock with it.
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            drop(connection.detach());
+        }
     }
 }
 

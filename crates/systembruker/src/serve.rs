@@ -28,6 +28,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("the built-in access-package catalogue is broken: {e}"))?;
     let dev = args.dev || args.demo;
     let store = args.database.open().await?;
+    // Processes starting at once on a fresh database take turns at the system resources, the
+    // demo data and the first signing key (released below, once the key is there).
+    let setup = store
+        .setup_lock()
+        .await
+        .context("waiting for the setup lock")?;
     // Every server needs the system resources the end-user APIs are decided on.
     systembruker_http::system_resources::ensure(&store)
         .await
@@ -66,6 +72,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .ensure_signing_key()
         .await
         .context("loading the token service's signing keys")?;
+    setup.release().await.context("releasing the setup lock")?;
     tracing::info!(%kid, sealed = args.key_encryption_key.is_some(), "token signing key ready");
     let state = AppState::with_token_service(
         Arc::new(store.clone()),

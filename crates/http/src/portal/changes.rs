@@ -92,7 +92,7 @@ async fn show(
     let party = user.owner_party_uuid;
     let switched = viewer.party != Some(party);
     if switched {
-        choose(state, viewer, party);
+        choose(state, viewer, party).await;
     }
     let acting = acting_for(state, viewer, party)
         .await?
@@ -216,7 +216,7 @@ pub(crate) async fn answer(
                     id,
                     outcome,
                 };
-                after_answer(&state, &viewer, answer, false)
+                after_answer(&state, &viewer, answer, false).await
             }
             Err(e) => see_other(&with_query(PAGE, &[("id", &id_text), ("error", &e.code)])),
         })

@@ -51,7 +51,7 @@ fn language(headers: &HeaderMap) -> Language {
 }
 
 impl Visit {
-    fn read(parts: &Parts, state: &PortalState) -> Self {
+    async fn read(parts: &Parts, state: &PortalState) -> Self {
         let here = if parts.method == Method::GET || parts.method == Method::HEAD {
             parts
                 .uri
@@ -64,7 +64,10 @@ impl Visit {
         let session_id = cookie(&parts.headers, SESSION_COOKIE)
             .filter(|id| !id.is_empty())
             .map(str::to_string);
-        let session = session_id.as_deref().and_then(|id| state.sessions.get(id));
+        let session = match session_id.as_deref() {
+            Some(id) => state.sessions.get(id).await,
+            None => None,
+        };
         Self {
             t: Texts::new(language(&parts.headers)),
             here,
@@ -92,7 +95,7 @@ impl FromRequestParts<PortalState> for Visit {
         parts: &mut Parts,
         state: &PortalState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self::read(parts, state))
+        Ok(Self::read(parts, state).await)
     }
 }
 
@@ -134,7 +137,7 @@ impl FromRequestParts<PortalState> for Viewer {
         parts: &mut Parts,
         state: &PortalState,
     ) -> Result<Self, Self::Rejection> {
-        let visit = Visit::read(parts, state);
+        let visit = Visit::read(parts, state).await;
         let logged_in = visit
             .session
             .as_ref()
@@ -174,7 +177,7 @@ impl<T: DeserializeOwned> FromRequest<PortalState> for CsrfForm<T> {
 
     async fn from_request(request: Request, state: &PortalState) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        let visit = Visit::read(&parts, state);
+        let visit = Visit::read(&parts, state).await;
         if !same_origin(&parts.headers, &state.config.public_url) {
             return Err(Failure::Csrf.render(&visit));
         }
@@ -212,7 +215,7 @@ impl<T: DeserializeOwned> FromRequest<PortalState> for CsrfJson<T> {
     async fn from_request(request: Request, state: &PortalState) -> Result<Self, Self::Rejection> {
         use axum::http::StatusCode;
         let (parts, body) = request.into_parts();
-        let visit = Visit::read(&parts, state);
+        let visit = Visit::read(&parts, state).await;
         let is_json = parts
             .headers
             .get(header::CONTENT_TYPE)

@@ -133,12 +133,18 @@ async fn oidc_login(state: &PortalState, visit: &Visit, goto: String) -> Respons
     };
     let (auth_url, pending) = client.begin();
     if let Some(old) = &visit.session_id {
-        state.sessions.remove(old);
+        state.sessions.remove(old).await;
     }
-    let (cookie, _) = state.sessions.start_anonymous();
-    state.sessions.update(&cookie.id, |session| {
-        session.login_flow = Some(LoginFlow { pending, goto });
-    });
+    let started = async {
+        let (cookie, _) = state.sessions.start_anonymous().await?;
+        let flow = LoginFlow { pending, goto };
+        state.sessions.put_flow(&cookie.id, &flow).await?;
+        Ok::<_, systembruker_storage::StoreError>(cookie)
+    };
+    let cookie = match started.await {
+        Ok(cookie) => cookie,
+        Err(error) => return Failure::from(error).render(visit),
+    };
     let mut response = see_other(&auth_url);
     response
         .headers_mut()
@@ -158,18 +164,22 @@ pub(crate) struct CallbackQuery {
 }
 
 /// `GET /login/callback?code&state`: the provider's answer. The login flow is taken out
-/// of the session first, so an answer is used at most once; the person must be in the
-/// register; the logged-in session gets a new id.
+/// of the database first (one statement, so an answer is used at most once, whichever
+/// process gets it); the person must be in the register; the logged-in session gets a
+/// new id.
 pub(crate) async fn callback(
     State(state): State<PortalState>,
     visit: Visit,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    let flow = visit
-        .session_id
-        .as_deref()
-        .and_then(|id| state.sessions.update(id, |s| s.login_flow.take()))
-        .flatten();
+    let flow = match visit.session_id.as_deref() {
+        Some(id) => state.sessions.take_flow(id).await,
+        None => Ok(None),
+    };
+    let flow = match flow {
+        Ok(flow) => flow,
+        Err(error) => return Failure::from(error).render(&visit),
+    };
     let Some(flow) = flow else {
         tracing::info!("OpenID Connect callback without a login in progress");
         return LoginFailure::NotStarted.render(&visit, OVERVIEW);
@@ -215,7 +225,7 @@ pub(crate) async fn callback(
     match log_in(&state, person, Some(IdToken(logged_in.id_token))).await {
         Ok(cookie) => {
             if let Some(old) = &visit.session_id {
-                state.sessions.remove(old);
+                state.sessions.remove(old).await;
             }
             let mut response = see_other(goto);
             response
@@ -369,7 +379,7 @@ async fn test_login_page(
 ) -> Result<Response, Failure> {
     let mut new_cookie = None;
     if visit.session.is_none() {
-        let (cookie, session) = state.sessions.start_anonymous();
+        let (cookie, session) = state.sessions.start_anonymous().await?;
         visit.session_id = Some(cookie.id.clone());
         visit.session = Some(session);
         new_cookie = Some(cookie.set_cookie);
@@ -446,7 +456,7 @@ pub(crate) async fn test_login_post(
         Ok(person) => match log_in(&state, person, None).await {
             Ok(cookie) => {
                 if let Some(old) = &visit.session_id {
-                    state.sessions.remove(old);
+                    state.sessions.remove(old).await;
                 }
                 let mut response = see_other(&goto);
                 response
@@ -500,10 +510,10 @@ pub(crate) async fn logout(
         }),
         _ => None,
     };
-    let session = visit
-        .session_id
-        .as_deref()
-        .and_then(|id| state.sessions.remove(id));
+    let session = match visit.session_id.as_deref() {
+        Some(id) => state.sessions.remove(id).await,
+        None => None,
+    };
     let (pending, id_token) = match session {
         Some(session) => (left.or(session.pending), session.id_token),
         None => (left, None),
@@ -513,10 +523,10 @@ pub(crate) async fn logout(
 
 /// `GET /logout/answered`: the end of an answered vendor request (see [`logout`]).
 pub(crate) async fn logout_answered(State(state): State<PortalState>, visit: Visit) -> Response {
-    let session = visit
-        .session_id
-        .as_deref()
-        .and_then(|id| state.sessions.remove(id));
+    let session = match visit.session_id.as_deref() {
+        Some(id) => state.sessions.remove(id).await,
+        None => None,
+    };
     let (pending, id_token) = match session {
         Some(session) => (session.pending, session.id_token),
         None => (None, None),
@@ -548,13 +558,20 @@ async fn finish_logout(
     };
     let mut response = see_other(&provider_logout);
     let cookie = match pending {
-        Some(answer) => {
-            let (cookie, _) = state.sessions.start_anonymous();
-            state
-                .sessions
-                .update(&cookie.id, |session| session.pending = Some(answer));
-            cookie.set_cookie
-        }
+        Some(answer) => match state.sessions.start_anonymous().await {
+            Ok((cookie, _)) => {
+                state
+                    .sessions
+                    .update(&cookie.id, |session| session.pending = Some(answer))
+                    .await;
+                cookie.set_cookie
+            }
+            // Without a session the vendor's redirect is lost, but the logout is not.
+            Err(error) => {
+                tracing::error!(%error, "no session for the answered request after logout");
+                state.sessions.clear_cookie()
+            }
+        },
         None => state.sessions.clear_cookie(),
     };
     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -619,7 +636,7 @@ pub(crate) async fn logged_out(State(state): State<PortalState>, visit: Visit) -
         && session.login.is_none()
         && let Some(answer) = session.pending
     {
-        state.sessions.remove(id);
+        state.sessions.remove(id).await;
         return leave(&state, Some(answer)).await;
     }
     let t = visit.t;

@@ -68,9 +68,10 @@ impl PortalState {
     fn new(app: AppState) -> Self {
         let secure = app.config.public_url.starts_with("https://");
         let oidc = Arc::new(login::OidcLogin::new(app.config.oidc.clone()));
+        let sessions = Arc::new(Sessions::new(app.store.clone(), secure));
         Self {
             app,
-            sessions: Arc::new(Sessions::new(secure)),
+            sessions,
             oidc,
         }
     }

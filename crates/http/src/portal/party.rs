@@ -173,10 +173,11 @@ pub(crate) async fn acting(state: &PortalState, viewer: &Viewer) -> Result<Actin
 }
 
 /// Makes `party` the viewer's chosen organisation.
-pub(crate) fn choose(state: &PortalState, viewer: &Viewer, party: Uuid) {
+pub(crate) async fn choose(state: &PortalState, viewer: &Viewer, party: Uuid) {
     state
         .sessions
-        .update(&viewer.session_id, |s| s.party = Some(party));
+        .update(&viewer.session_id, |s| s.party = Some(party))
+        .await;
 }
 
 #[derive(Deserialize)]
@@ -277,7 +278,7 @@ pub(crate) async fn choose_post(
         if acting_for(&state, &viewer, party).await?.is_none() {
             return Err(Failure::NoAccess(None));
         }
-        choose(&state, &viewer, party);
+        choose(&state, &viewer, party).await;
         let goto = safe_goto(form.goto.as_deref()).unwrap_or_else(|| OVERVIEW.to_string());
         Ok(see_other(&goto))
     }

@@ -190,7 +190,7 @@ async fn show(
     // A link for another organisation the person may act for switches to it.
     let switched = viewer.party != Some(party);
     if switched {
-        choose(state, viewer, party);
+        choose(state, viewer, party).await;
     }
     let acting = acting_for(state, viewer, party)
         .await?
@@ -324,7 +324,7 @@ pub(crate) async fn answer_agent(
 
 /// After an answer: inside the portal, back to the overview; from a vendor's link, the
 /// session ends and the browser goes on to the vendor (or our receipt).
-pub(crate) fn after_answer(
+pub(crate) async fn after_answer(
     state: &PortalState,
     viewer: &Viewer,
     answer: PendingAnswer,
@@ -341,7 +341,8 @@ pub(crate) fn after_answer(
     }
     state
         .sessions
-        .update(&viewer.session_id, |s| s.pending = Some(answer));
+        .update(&viewer.session_id, |s| s.pending = Some(answer))
+        .await;
     see_other("/accessmanagement/ui/logout/answered")
 }
 
@@ -392,7 +393,7 @@ async fn answer(
                 SystemUserType::Agent => RequestKind::Agent,
             };
             let answer = PendingAnswer { kind, id, outcome };
-            Ok(after_answer(state, viewer, answer, from.is_some()))
+            Ok(after_answer(state, viewer, answer, from.is_some()).await)
         }
         Err(e) => Ok(back(("error", &e.code))),
     }

@@ -1,18 +1,21 @@
-//! Server-side sessions of the portal, kept in memory and named by a random 256-bit id
-//! in an HttpOnly, SameSite=Lax cookie limited to the portal's path. The cookie holds
-//! nothing but the id: the person, the chosen party and the CSRF token stay on the
-//! server, so logging out (or a restart) ends the session for good.
+//! Server-side sessions of the portal, named by a random 256-bit id in an HttpOnly,
+//! SameSite=Lax cookie limited to the portal's path. The cookie holds nothing but the id:
+//! the person, the chosen party and the CSRF token stay on the server — in the database
+//! (`SessionStore`), so every process behind a load balancer serves every request, and
+//! logging out in one ends the session in all. The database keeps only a hash of the id.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use serde::{Deserialize, Serialize};
 use systembruker_domain::PersonNumber;
+use systembruker_storage::{Store, StoreError, StoreResult, StoredSession, now_millis};
 use uuid::Uuid;
 
 use super::{BASE, PortalState};
-use crate::oidc::PendingLogin;
+use crate::oidc::{PENDING_LOGIN_MAX_AGE_SECS, PendingLogin};
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "sb_portal_session";
@@ -20,11 +23,20 @@ pub(crate) const SESSION_COOKIE: &str = "sb_portal_session";
 const IDLE_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// No session lives longer than this, used or not.
 const AGE_LIMIT: Duration = Duration::from_secs(8 * 3600);
-/// Expired sessions are swept when the store grows past this many.
-const SWEEP_ABOVE: usize = 1_000;
+/// A visit moves the idle deadline only when the last move is older than this: a page
+/// view then costs one read, not a read and a write, and the deadline is at most this
+/// much early.
+const TOUCH_AFTER: Duration = Duration::from_secs(60);
+/// Expired sessions and logins are purged at most this often by each process, when a
+/// new session is made.
+const PURGE_EVERY: Duration = Duration::from_secs(5 * 60);
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// The logged-in person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Login {
     pub person: PersonNumber,
     /// The person's party uuid in the register.
@@ -35,7 +47,7 @@ pub(crate) struct Login {
 }
 
 /// Which kind of request a vendor link was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum RequestKind {
     Standard,
     Agent,
@@ -43,7 +55,7 @@ pub(crate) enum RequestKind {
 }
 
 /// What the user did with a vendor's request, for the page after logout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Outcome {
     Approved,
     Rejected,
@@ -74,7 +86,7 @@ impl Outcome {
 }
 
 /// A vendor request the user has answered: after logout they go to its redirect URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingAnswer {
     pub kind: RequestKind,
     pub id: Uuid,
@@ -82,7 +94,7 @@ pub(crate) struct PendingAnswer {
 }
 
 /// An OpenID Connect login between the redirect to the provider and the callback.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct LoginFlow {
     pub pending: PendingLogin,
     /// Where to go after login: a path inside the portal ([`super::safe_goto`]).
@@ -90,7 +102,8 @@ pub(crate) struct LoginFlow {
 }
 
 /// A raw id_token; its `Debug` does not show it, so it never reaches a log.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub(crate) struct IdToken(pub String);
 
 impl std::fmt::Debug for IdToken {
@@ -100,41 +113,28 @@ impl std::fmt::Debug for IdToken {
 }
 
 /// One visitor's session. Before login it only carries the CSRF token of the login form
-/// (and, for OpenID Connect, the flow in progress).
-#[derive(Debug, Clone)]
+/// (an OpenID Connect login in progress is kept beside it, see [`Sessions::put_flow`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Session {
     pub login: Option<Login>,
     /// The organisation the user acts for.
     pub party: Option<Uuid>,
     pub csrf: String,
     pub pending: Option<PendingAnswer>,
-    /// An OpenID Connect login in progress (state, nonce, PKCE verifier, goto), kept
-    /// between the login route and the callback; taken out, once, by the callback.
-    pub login_flow: Option<LoginFlow>,
     /// The id_token of an OpenID Connect login, sent back to the provider at logout
     /// (`id_token_hint`) so its single sign-on session ends too.
     pub id_token: Option<IdToken>,
-    created: Instant,
-    seen: Instant,
 }
 
 impl Session {
     fn new(login: Option<Login>) -> Self {
-        let now = Instant::now();
         Self {
             login,
             party: None,
             csrf: random_token(),
             pending: None,
-            login_flow: None,
             id_token: None,
-            created: now,
-            seen: now,
         }
-    }
-
-    fn expired(&self, now: Instant) -> bool {
-        now.duration_since(self.seen) > IDLE_LIMIT || now.duration_since(self.created) > AGE_LIMIT
     }
 }
 
@@ -154,11 +154,13 @@ pub(crate) fn same_secret(expected: &str, given: &str) -> bool {
             == 0
 }
 
-/// The in-memory session store.
+/// The session store: the database's sessions, seen through this process.
 pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+    store: Arc<dyn Store>,
     /// Cookies get `Secure` when the portal is served over https.
     secure: bool,
+    /// When this process purges expired sessions next (unix milliseconds).
+    next_purge: AtomicI64,
 }
 
 /// A `Set-Cookie` value for a new session, with its id.
@@ -168,69 +170,136 @@ pub(crate) struct SessionCookie {
 }
 
 impl Sessions {
-    pub(crate) fn new(secure: bool) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, secure: bool) -> Self {
         Self {
-            map: Mutex::new(HashMap::new()),
+            store,
             secure,
+            next_purge: AtomicI64::new(0),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        // A panic while holding the lock leaves the map usable: take it anyway.
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// A copy of the live session `id`, marked as used; `None` when unknown or expired.
-    pub(crate) fn get(&self, id: &str) -> Option<Session> {
-        let now = Instant::now();
-        let mut map = self.lock();
-        match map.get_mut(id) {
-            Some(session) if !session.expired(now) => {
-                session.seen = now;
-                Some(session.clone())
-            }
-            Some(_) => {
-                map.remove(id);
+    /// The live session `id`, marked as used; `None` when unknown or expired, or when
+    /// the database cannot be read (logged: the visitor is then treated as logged out).
+    pub(crate) async fn get(&self, id: &str) -> Option<Session> {
+        match self.read(id).await {
+            Ok(session) => session,
+            Err(error) => {
+                tracing::error!(%error, "portal session cannot be read");
                 None
             }
-            None => None,
         }
     }
 
-    /// Changes the live session `id`; `None` when it is gone.
-    pub(crate) fn update<R>(&self, id: &str, change: impl FnOnce(&mut Session) -> R) -> Option<R> {
-        let now = Instant::now();
-        let mut map = self.lock();
-        let session = map.get_mut(id).filter(|s| !s.expired(now))?;
-        session.seen = now;
-        Some(change(session))
+    async fn read(&self, id: &str) -> StoreResult<Option<Session>> {
+        let now = now_millis();
+        let Some(stored) = self.store.session(id, now).await? else {
+            return Ok(None);
+        };
+        let idle_until = now + millis(IDLE_LIMIT);
+        if idle_until - stored.idle_expires_at > millis(TOUCH_AFTER) {
+            self.store.touch_session(id, idle_until, now).await?;
+        }
+        Ok(Some(serde_json::from_str(&stored.data)?))
+    }
+
+    /// Changes the live session `id`; `None` when it is gone (or cannot be written).
+    pub(crate) async fn update<R>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Session) -> R,
+    ) -> Option<R> {
+        let result = async {
+            let Some(mut session) = self.read(id).await? else {
+                return Ok(None);
+            };
+            let answer = change(&mut session);
+            let now = now_millis();
+            let data = serde_json::to_string(&session).map_err(StoreError::from)?;
+            let written = self
+                .store
+                .update_session(id, &data, now + millis(IDLE_LIMIT), now)
+                .await?;
+            Ok::<_, StoreError>(written.then_some(answer))
+        }
+        .await;
+        result.unwrap_or_else(|error| {
+            tracing::error!(%error, "portal session cannot be changed");
+            None
+        })
     }
 
     /// Stores a new session under a fresh id.
-    fn insert(&self, session: Session) -> SessionCookie {
+    async fn insert(&self, session: &Session) -> StoreResult<SessionCookie> {
         let id = random_token();
-        let mut map = self.lock();
-        if map.len() > SWEEP_ABOVE {
-            let now = Instant::now();
-            map.retain(|_, s| !s.expired(now));
-        }
-        map.insert(id.clone(), session);
-        drop(map);
-        SessionCookie {
+        let now = now_millis();
+        let stored = StoredSession {
+            data: serde_json::to_string(session).map_err(StoreError::from)?,
+            idle_expires_at: now + millis(IDLE_LIMIT),
+            expires_at: now + millis(AGE_LIMIT),
+        };
+        self.store.create_session(&id, &stored).await?;
+        self.purge_now_and_then(now);
+        Ok(SessionCookie {
             set_cookie: self.cookie(&id),
             id,
+        })
+    }
+
+    /// Purges expired sessions in the background, when this process's turn has come.
+    fn purge_now_and_then(&self, now: i64) {
+        let due = self.next_purge.load(Ordering::Relaxed);
+        let next = now + millis(PURGE_EVERY);
+        if now < due
+            || self
+                .next_purge
+                .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
         }
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            match store.purge_sessions(now).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "expired portal sessions purged"),
+                Err(error) => tracing::warn!(%error, "expired portal sessions not purged"),
+            }
+        });
     }
 
     /// A session without a login, for the login form's CSRF token.
-    pub(crate) fn start_anonymous(&self) -> (SessionCookie, Session) {
+    pub(crate) async fn start_anonymous(&self) -> StoreResult<(SessionCookie, Session)> {
         let session = Session::new(None);
-        (self.insert(session.clone()), session)
+        Ok((self.insert(&session).await?, session))
     }
 
     /// Ends the session `id`, returning what it held.
-    pub(crate) fn remove(&self, id: &str) -> Option<Session> {
-        self.lock().remove(id)
+    pub(crate) async fn remove(&self, id: &str) -> Option<Session> {
+        let removed = self.store.delete_session(id, now_millis()).await;
+        match removed {
+            Ok(stored) => stored.and_then(|s| serde_json::from_str(&s.data).ok()),
+            Err(error) => {
+                tracing::error!(%error, "portal session cannot be ended");
+                None
+            }
+        }
+    }
+
+    /// Keeps the OpenID Connect login in progress of session `id`, for as long as
+    /// the login may take.
+    pub(crate) async fn put_flow(&self, id: &str, flow: &LoginFlow) -> StoreResult<()> {
+        let data = serde_json::to_string(flow).map_err(StoreError::from)?;
+        let expires_at = now_millis() + PENDING_LOGIN_MAX_AGE_SECS * 1000;
+        self.store.put_login_flow(id, &data, expires_at).await
+    }
+
+    /// Takes out the login in progress of session `id`: only the first caller, in any
+    /// process, gets it.
+    pub(crate) async fn take_flow(&self, id: &str) -> StoreResult<Option<LoginFlow>> {
+        let Some(data) = self.store.take_login_flow(id, now_millis()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(serde_json::from_str(&data).map_err(StoreError::from)?))
     }
 
     fn attributes(&self) -> String {
@@ -290,7 +359,7 @@ pub(crate) async fn log_in(
     if let [only] = choices.as_slice() {
         session.party = Some(only.uuid);
     }
-    Ok(state.sessions.insert(session))
+    Ok(state.sessions.insert(&session).await?)
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -454,15 +523,18 @@ mod tests {
         assert!(!ok(&[("sec-fetch-site", "something-new")]));
     }
 
-    #[test]
-    fn sessions_end_on_remove() {
-        let sessions = Sessions::new(true);
-        let (cookie, _) = sessions.start_anonymous();
+    #[tokio::test]
+    async fn sessions_end_on_remove() {
+        let store = systembruker_storage::testing::sqlite_store()
+            .await
+            .expect("store opens");
+        let sessions = Sessions::new(Arc::new(store), true);
+        let (cookie, _) = sessions.start_anonymous().await.expect("session made");
         let text = cookie.set_cookie.to_str().unwrap_or_default().to_string();
         assert!(text.contains("HttpOnly") && text.contains("SameSite=Lax"));
         assert!(text.contains("Secure") && text.contains("Path=/accessmanagement/ui"));
-        assert!(sessions.get(&cookie.id).is_some());
-        assert!(sessions.remove(&cookie.id).is_some());
-        assert!(sessions.get(&cookie.id).is_none());
+        assert!(sessions.get(&cookie.id).await.is_some());
+        assert!(sessions.remove(&cookie.id).await.is_some());
+        assert!(sessions.get(&cookie.id).await.is_none());
     }
 }
