@@ -20,6 +20,20 @@ pub struct Config {
     pub request_timeout_days: u32,
     /// The portal's OpenID Connect login (as ID-porten); `None` leaves only the dev login.
     pub oidc: Option<crate::oidc::OidcConfig>,
+    /// Rate limits on tokens, failed bearer tokens and logins.
+    pub rate_limits: crate::limits::RateLimits,
+    /// Who may read `/metrics` on this listener.
+    pub metrics: MetricsAccess,
+}
+
+/// Where `/metrics` is served and to whom. By default the main listener serves it to
+/// operators only (a bearer token with `systembruker:admin`, or the metrics token).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsAccess {
+    /// A bearer token that may read `/metrics` (`--metrics-token`), e.g. for Prometheus.
+    pub token: Option<String>,
+    /// Served on a listener of its own (`--metrics-listen`): the main one answers 404.
+    pub separate_listener: bool,
 }
 
 /// The reference's request lifetime: 180 days.
@@ -33,6 +47,8 @@ impl Config {
             dev,
             request_timeout_days: DEFAULT_REQUEST_TIMEOUT_DAYS,
             oidc: None,
+            rate_limits: crate::limits::RateLimits::default(),
+            metrics: MetricsAccess::default(),
         }
     }
 
@@ -73,6 +89,8 @@ pub struct AppState {
     pub client_lists: Arc<ListCache<systembruker_storage::ClientCandidate>>,
     /// Delegated clients, by agent system user, likewise.
     pub delegated_lists: Arc<ListCache<systembruker_storage::DelegatedClient>>,
+    /// The rate limiters (`config.rate_limits`).
+    pub limits: Arc<crate::limits::Limiters>,
 }
 
 impl AppState {
@@ -109,7 +127,12 @@ impl AppState {
             "Token requests answered by the token endpoint, by outcome (issued or MP code)",
             token_metrics.0.clone(),
         );
+        let limits = Arc::new(crate::limits::Limiters::new(
+            &config.rate_limits,
+            metrics.refusals(),
+        ));
         Self {
+            limits,
             store,
             catalogue,
             config: Arc::new(config),

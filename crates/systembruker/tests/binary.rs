@@ -177,3 +177,32 @@ fn import_parties_cli_is_all_or_nothing() {
     assert_eq!(report["rejected"][0]["row"], 2);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing was imported"));
 }
+
+#[test]
+fn serve_failure_is_one_readable_line() {
+    let db = temp_db("readonly");
+    // `keys rotate` creates and migrates the database, then the server gets it read-only.
+    let made = Command::new(BIN)
+        .args(["keys", "rotate"])
+        .env("SYSTEMBRUKER_DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let output = Command::new(BIN)
+        .args(["serve", "--demo"])
+        .env("SYSTEMBRUKER_LISTEN", "127.0.0.1:0")
+        .env("SYSTEMBRUKER_DATABASE_URL", format!("{db}?mode=ro"))
+        .env("SYSTEMBRUKER_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    let line = lines[0];
+    assert!(line.starts_with("error: "), "{line}");
+    assert!(line.contains("readonly"), "the cause is named: {line}");
+    for dump in ["ApiError", "{", "Some("] {
+        assert!(!line.contains(dump), "no debug dump: {line}");
+    }
+}
