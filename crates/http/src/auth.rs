@@ -187,6 +187,27 @@ fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
     Ok(token.trim())
 }
 
+/// The caller of a bearer token. Refused tokens count against the source address's
+/// failed-token limit; an address past it gets 429 before its token is looked at, so
+/// guessing the operator token is slowed to the limit's rate.
+pub(crate) async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+    let address = state.limits.address(parts);
+    let refused = |err: AuthError| match state.limits.auth_failed(address) {
+        Ok(()) => unauthorized(&err),
+        Err(limited) => limited.problem(),
+    };
+    let token = match bearer_token(parts) {
+        Ok(token) => token,
+        Err(AuthError::Missing) => return Err(unauthorized(&AuthError::Missing)),
+        Err(err) => return Err(refused(err)),
+    };
+    state
+        .limits
+        .auth_allowed(address)
+        .map_err(|limited| limited.problem())?;
+    state.auth.authenticate(token).await.map_err(refused)
+}
+
 impl<S, R> FromRequestParts<S> for Scoped<R>
 where
     S: Send + Sync,
@@ -197,12 +218,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = bearer_token(parts).map_err(|e| unauthorized(&e))?;
-        let caller = state
-            .auth
-            .authenticate(token)
-            .await
-            .map_err(|e| unauthorized(&e))?;
+        let caller = authenticate(&state, parts).await?;
         if !R::ANY_OF.is_empty() && !R::ANY_OF.iter().any(|s| caller.has_scope(s)) {
             return Err(insufficient_scope(R::ANY_OF));
         }

@@ -2,6 +2,7 @@
 //! journeys, with fixed numbers so scripts can rely on them. Loading is idempotent:
 //! what exists already is left as it is.
 
+use anyhow::Context;
 use systembruker_domain::party::{NewParty, NewPartyKind};
 use systembruker_domain::resource::ServiceResource;
 use systembruker_domain::{OrgNumber, PersonNumber};
@@ -151,10 +152,11 @@ async fn register_demo_scope(store: &dyn Store) -> Result<(), anyhow::Error> {
 
 /// Loads the demo data; a second call changes nothing.
 pub async fn load(store: &dyn Store) -> Result<(), anyhow::Error> {
-    let parsed = import::parse_csv(TEST_PARTIES_CSV).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let parsed = import::parse_csv(TEST_PARTIES_CSV)
+        .map_err(|e| anyhow::anyhow!("the built-in test parties cannot be read: {e}"))?;
     let report = import::apply(store, parsed)
         .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        .context("storing the test parties")?;
     anyhow::ensure!(
         report.rejected.is_empty(),
         "test parties rejected: {:?}",

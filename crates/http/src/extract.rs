@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
 
-fn body_problem(status: StatusCode, text: String) -> ApiError {
+pub(crate) fn body_problem(status: StatusCode, text: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(status, "STD-00413", "Payload too large").detail(format!(
             "the request body is larger than the limit of {} bytes",

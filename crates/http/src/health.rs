@@ -7,11 +7,20 @@ use axum::routing::get;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let router = Router::new()
         .route("/health", get(live))
-        .route("/health/ready", get(ready))
-        .route("/metrics", get(crate::metrics::metrics_endpoint))
+        .route("/health/ready", get(ready));
+    if state.config.metrics.separate_listener {
+        router
+    } else {
+        router.route("/metrics", get(crate::metrics::metrics_endpoint))
+    }
+}
+
+/// The router of the metrics listener (`--metrics-listen`): `/metrics` and nothing else.
+pub fn metrics_routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(crate::metrics::open_metrics_endpoint))
 }
 
 /// The process runs.

@@ -5,8 +5,10 @@ pub mod auth;
 pub mod authentication;
 mod connections;
 pub mod demo;
+mod edge;
 mod extract;
 mod health;
+pub mod limits;
 mod maskinporten;
 mod meta;
 mod metrics;
@@ -29,7 +31,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use state::{AppState, Config, DEFAULT_PDP_MAX_DECISIONS, DEFAULT_REQUEST_TIMEOUT_DAYS};
+pub use limits::{Rate, RateLimits};
+pub use state::{
+    AppState, Config, DEFAULT_PDP_MAX_DECISIONS, DEFAULT_REQUEST_TIMEOUT_DAYS, MetricsAccess,
+};
 
 /// Requests bodies above this size are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,15 +52,28 @@ pub fn app(state: AppState) -> Router {
         .merge(testtools::routes(state.config.dev))
         .split_for_parts();
     let openapi_json = openapi::into_json(openapi);
-    api.merge(health::routes())
+    api.merge(health::routes(&state))
         .merge(openapi::routes(openapi_json))
         .merge(portal::routes(&state))
         .fallback(problem::not_found_fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            limits::limit_test_tools,
+        ))
+        .layer(axum::middleware::from_fn(edge::close_after_unread_body))
+        .layer(axum::middleware::from_fn(edge::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::observe,
         ))
+        .with_state(state)
+}
+
+/// The application of the metrics listener (`--metrics-listen`): `/metrics` only.
+pub fn metrics_app(state: AppState) -> Router {
+    health::metrics_routes()
+        .fallback(problem::not_found_fallback)
         .with_state(state)
 }
 
@@ -73,6 +91,8 @@ pub async fn serve(
             tracing::debug!(%err, "could not set TCP_NODELAY");
         }
     });
+    // The peer address is what per-address rate limits count by.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::auth::{AdminScope, AuthError, Caller, Scoped, TokenVerifier};
 use crate::extract::Json;
+use crate::limits::SourceAddress;
 use crate::problem::{ApiError, ApiResult};
 use crate::{AppState, Config};
 
@@ -302,18 +303,29 @@ fn read_form(
 #[utoipa::path(post, path = "/maskinporten/token", tag = "maskinporten",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponseBody), (status = 400, body = OAuthErrorBody),
-        (status = 500, body = OAuthErrorBody)))]
+        (status = 429, body = OAuthErrorBody), (status = 500, body = OAuthErrorBody)))]
 async fn token(
     State(state): State<AppState>,
+    SourceAddress(address): SourceAddress,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if let Err(refused) = state.limits.token_address(address) {
+        state.token_metrics.count("rate_limited");
+        return no_store(refused.oauth());
+    }
     let result = match read_form(&headers, body) {
         Ok(assertion) => state.tokens.issue(&assertion).await,
         Err(e) => Err(e),
     };
     match result {
         Ok(issued) => {
+            // Counted once the assertion is verified: a client's allowance cannot be
+            // spent by others who merely name it.
+            if let Err(refused) = state.limits.token_client(&issued.client_id.to_string()) {
+                state.token_metrics.count("rate_limited");
+                return no_store(refused.oauth());
+            }
             state.token_metrics.count("issued");
             no_store(
                 axum::Json(TokenResponseBody {

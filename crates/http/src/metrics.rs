@@ -21,11 +21,18 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// Which rate limit refused a request (see `limits.rs`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: String,
+}
+
 /// The platform's metrics. Later components add their own families to `registry`.
 pub struct Metrics {
     registry: std::sync::Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram>,
+    refusals: Family<LimitLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -47,10 +54,17 @@ impl Default for Metrics {
             "Time to answer HTTP requests",
             latency.clone(),
         );
+        let refusals = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limit_refusals",
+            "Requests refused with 429, by rate limit",
+            refusals.clone(),
+        );
         Self {
             registry: std::sync::Mutex::new(registry),
             requests,
             latency,
+            refusals,
         }
     }
 }
@@ -66,6 +80,11 @@ impl Metrics {
         if let Ok(mut registry) = self.registry.lock() {
             registry.register(name, help, metric);
         }
+    }
+
+    /// The counter of rate-limit refusals, for the limiters to count into.
+    pub fn refusals(&self) -> Family<LimitLabels, Counter> {
+        self.refusals.clone()
     }
 
     fn record(&self, labels: RequestLabels, seconds: f64) {
@@ -117,7 +136,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-pub async fn metrics_endpoint(State(state): State<AppState>) -> impl IntoResponse {
+fn exposition(state: &AppState) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -125,4 +144,50 @@ pub async fn metrics_endpoint(State(state): State<AppState>) -> impl IntoRespons
         )],
         state.metrics.render(),
     )
+        .into_response()
+}
+
+/// `/metrics` on the main listener: for the metrics token (`--metrics-token`) or an
+/// operator (`systembruker:admin`). Request counts, routes and refusals tell an
+/// attacker what is in use and what is limited, so anonymous callers get 401.
+pub async fn metrics_endpoint(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    if let Some(expected) = &state.config.metrics.token
+        && bearer(&parts.headers).is_some_and(|token| same_secret(token, expected))
+    {
+        return exposition(&state);
+    }
+    match crate::auth::authenticate(&state, &parts).await {
+        Ok(caller) if caller.is_admin() => exposition(&state),
+        Ok(_) => crate::problem::ApiError::forbidden(
+            "/metrics is for the operator: use the metrics token or an operator token",
+        )
+        .into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// `/metrics` on its own listener (`--metrics-listen`): reachable only where that
+/// address is, so it asks for no token.
+pub async fn open_metrics_endpoint(State(state): State<AppState>) -> Response {
+    exposition(&state)
+}
+
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Compares in time independent of where the strings differ: the token is a secret.
+fn same_secret(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }

@@ -58,6 +58,8 @@ pub struct ApiError {
     pub errors: Vec<ValidationError>,
     pub extensions: serde_json::Map<String, serde_json::Value>,
     pub www_authenticate: Option<String>,
+    /// Seconds for `Retry-After` (a rate limit's 429).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -72,6 +74,7 @@ impl ApiError {
             errors: Vec::new(),
             extensions: serde_json::Map::new(),
             www_authenticate: None,
+            retry_after: None,
         }
     }
 
@@ -147,6 +150,20 @@ impl ApiError {
     }
 }
 
+/// `title: detail`, for the command line and the logs (an API caller gets the JSON).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.title)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        for error in &self.errors {
+            write!(f, "; {}: {}", error.paths.join(", "), error.title)?;
+        }
+        Ok(())
+    }
+}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         Self::validation(
@@ -206,6 +223,9 @@ impl IntoResponse for ApiError {
             .and_then(|v| HeaderValue::from_str(&v).ok())
         {
             headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

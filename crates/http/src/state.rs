@@ -23,6 +23,20 @@ pub struct Config {
     /// Most individual decisions one PDP request may ask for (its `MultiRequests`
     /// references, or the product of its repeated categories); more is refused unevaluated.
     pub pdp_max_decisions: usize,
+    /// Rate limits on tokens, failed bearer tokens and logins.
+    pub rate_limits: crate::limits::RateLimits,
+    /// Who may read `/metrics` on this listener.
+    pub metrics: MetricsAccess,
+}
+
+/// Where `/metrics` is served and to whom. By default the main listener serves it to
+/// operators only (a bearer token with `systembruker:admin`, or the metrics token).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsAccess {
+    /// A bearer token that may read `/metrics` (`--metrics-token`), e.g. for Prometheus.
+    pub token: Option<String>,
+    /// Served on a listener of its own (`--metrics-listen`): the main one answers 404.
+    pub separate_listener: bool,
 }
 
 /// The reference's request lifetime: 180 days.
@@ -40,6 +54,8 @@ impl Config {
             request_timeout_days: DEFAULT_REQUEST_TIMEOUT_DAYS,
             oidc: None,
             pdp_max_decisions: DEFAULT_PDP_MAX_DECISIONS,
+            rate_limits: crate::limits::RateLimits::default(),
+            metrics: MetricsAccess::default(),
         }
     }
 
@@ -80,6 +96,8 @@ pub struct AppState {
     pub client_lists: Arc<ListCache<systembruker_storage::ClientCandidate>>,
     /// Delegated clients, by agent system user, likewise.
     pub delegated_lists: Arc<ListCache<systembruker_storage::DelegatedClient>>,
+    /// The rate limiters (`config.rate_limits`).
+    pub limits: Arc<crate::limits::Limiters>,
 }
 
 impl AppState {
@@ -116,7 +134,12 @@ impl AppState {
             "Token requests answered by the token endpoint, by outcome (issued or MP code)",
             token_metrics.0.clone(),
         );
+        let limits = Arc::new(crate::limits::Limiters::new(
+            &config.rate_limits,
+            metrics.refusals(),
+        ));
         Self {
+            limits,
             store,
             catalogue,
             config: Arc::new(config),

@@ -40,6 +40,21 @@ impl TestServer {
 
     /// Starts a server on an existing store, with or without dev mode, loading the demo data.
     pub async fn start_with(store: SqlStore, dev: bool) -> anyhow::Result<Self> {
+        Self::start_configured(store, dev, |_| {}).await
+    }
+
+    /// A dev-mode server with demo data on SQLite whose settings `configure` changes
+    /// (e.g. tiny rate limits).
+    pub async fn sqlite_with(configure: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::start_configured(testing::sqlite_store().await?, true, configure).await
+    }
+
+    /// [`Self::start_with`], with the settings changed by `configure` first.
+    pub async fn start_configured(
+        store: SqlStore,
+        dev: bool,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         crate::demo::load(&store).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -47,7 +62,12 @@ impl TestServer {
         if let Some(token) = StaticAdminToken::new(ADMIN_TOKEN) {
             auth.add(Arc::new(token));
         }
-        let state = AppState::new(Arc::new(store.clone()), Config::new(url.clone(), dev), auth);
+        let mut config = Config::new(url.clone(), dev);
+        // Suites send hundreds of deliberately bad tokens from one loopback address
+        // (every route with every kind of bad token); tests/limits.rs sets this limit.
+        config.rate_limits.failed_auth_per_address = crate::Rate::OFF;
+        configure(&mut config);
+        let state = AppState::new(Arc::new(store.clone()), config, auth);
         let app = crate::app(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(crate::serve(listener, app, async move {
@@ -76,6 +96,19 @@ impl TestServer {
         let body = response.text().await?;
         anyhow::ensure!(status.is_success(), "{path} answered {status}: {body}");
         Ok(body.trim().to_string())
+    }
+
+    /// The Prometheus text of `/metrics`, read with the operator token.
+    pub async fn metrics_text(&self) -> anyhow::Result<String> {
+        let response = reqwest::Client::new()
+            .get(self.at("/metrics"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.text().await?;
+        anyhow::ensure!(status.is_success(), "/metrics answered {status}: {body}");
+        Ok(body)
     }
 
     /// A Maskinporten-style token for organisation `org` with space-separated `scopes`,

@@ -436,12 +436,7 @@ async fn policy_upload_is_validated_and_rights_are_listed(server: TestServer) {
 async fn decisions_are_counted_in_metrics(server: TestServer) {
     decision(&server, person(PIA), ROR_OG_VANN).await;
     decision(&server, person(BERNT), ROR_OG_VANN).await;
-    let text = reqwest::get(server.at("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_text().await.unwrap();
     assert!(
         text.contains("systembruker_authorization_decisions_total{decision=\"Permit\"} 1"),
         "{text}"

@@ -712,12 +712,7 @@ async fn openapi_covers_every_json_endpoint(server: TestServer) {
 async fn metrics_count_requests_by_route_and_status(server: TestServer) {
     get_admin(&server, "/register/api/v1/organizations/315000009").await;
     get_admin(&server, "/register/api/v1/organizations/315000008").await;
-    let text = reqwest::get(server.at("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_text().await.unwrap();
     assert!(
         text.contains(
             "systembruker_http_requests_total{method=\"GET\",route=\"/register/api/v1/organizations/{orgNo}\",status=\"200\"} 1"

@@ -406,12 +406,7 @@ async fn form_errors_are_oauth_errors(server: TestServer) {
         (400, Some("invalid_request"))
     );
     // Outcomes are counted by MP code.
-    let metrics = reqwest::get(server.at("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics_text().await.unwrap();
     assert!(metrics.contains("maskinporten_token_requests"), "{metrics}");
     assert!(metrics.contains("outcome=\"MP-011\""), "{metrics}");
 }

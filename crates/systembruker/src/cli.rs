@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use systembruker_http::{MetricsAccess, Rate, RateLimits};
+
 use crate::serve;
 
 #[derive(Debug, Parser)]
@@ -97,6 +99,70 @@ pub struct ServeArgs {
     pub key_encryption_key: Option<String>,
     #[command(flatten)]
     pub oidc: OidcArgs,
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
+}
+
+/// Rate limits and who may read `/metrics` (README, "Limits and protection"). A rate is
+/// COUNT/s, COUNT/min or COUNT/h (bursts of up to COUNT), or `off`.
+#[derive(Debug, clap::Args)]
+pub struct ProtectionArgs {
+    /// Serve /metrics without a token on this address only (e.g. 127.0.0.1:9090); the
+    /// main listener then has no /metrics.
+    #[arg(long, env = "SYSTEMBRUKER_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// A bearer token that may read /metrics on the main listener (besides operators).
+    #[arg(long, env = "SYSTEMBRUKER_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Tokens issued to one Maskinporten client.
+    #[arg(long, env = "SYSTEMBRUKER_RATE_LIMIT_TOKEN_CLIENT",
+        default_value_t = RateLimits::default().token_per_client)]
+    pub rate_limit_token_client: Rate,
+    /// Token requests from one source address.
+    #[arg(long, env = "SYSTEMBRUKER_RATE_LIMIT_TOKEN_ADDRESS",
+        default_value_t = RateLimits::default().token_per_address)]
+    pub rate_limit_token_address: Rate,
+    /// Refused bearer tokens from one source address.
+    #[arg(long, env = "SYSTEMBRUKER_RATE_LIMIT_FAILED_AUTH",
+        default_value_t = RateLimits::default().failed_auth_per_address)]
+    pub rate_limit_failed_auth: Rate,
+    /// Dev-mode test logins and test tokens from one source address.
+    #[arg(long, env = "SYSTEMBRUKER_RATE_LIMIT_TEST_LOGIN",
+        default_value_t = RateLimits::default().test_login_per_address)]
+    pub rate_limit_test_login: Rate,
+    /// Portal logins (the login and its callback) from one source address.
+    #[arg(long, env = "SYSTEMBRUKER_RATE_LIMIT_PORTAL_LOGIN",
+        default_value_t = RateLimits::default().portal_login_per_address)]
+    pub rate_limit_portal_login: Rate,
+    /// Count by the last X-Forwarded-For address (only behind a proxy that sets it);
+    /// without it, clients behind a proxy share the proxy's limits.
+    #[arg(long, env = "SYSTEMBRUKER_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+}
+
+impl ProtectionArgs {
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            token_per_client: self.rate_limit_token_client,
+            token_per_address: self.rate_limit_token_address,
+            failed_auth_per_address: self.rate_limit_failed_auth,
+            test_login_per_address: self.rate_limit_test_login,
+            portal_login_per_address: self.rate_limit_portal_login,
+            trust_forwarded_for: self.trust_forwarded_for,
+        }
+    }
+
+    /// Who may read /metrics; an empty token is refused, as an empty operator token is.
+    pub fn metrics_access(&self) -> anyhow::Result<MetricsAccess> {
+        let token = match self.metrics_token.as_deref().map(str::trim) {
+            Some("") => anyhow::bail!("--metrics-token must not be empty"),
+            other => other.map(str::to_string),
+        };
+        Ok(MetricsAccess {
+            token,
+            separate_listener: self.metrics_listen.is_some(),
+        })
+    }
 }
 
 /// The portal's OpenID Connect login (as ID-porten is used).

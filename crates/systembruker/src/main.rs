@@ -19,8 +19,20 @@ async fn main() -> std::process::ExitCode {
     match cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined by ": " on one line: an operator reading a service
+/// log sees why the program stopped without a debug dump (a database's message may
+/// carry line breaks of its own).
+fn one_line(err: &anyhow::Error) -> String {
+    let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+    chain
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

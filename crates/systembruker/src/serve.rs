@@ -82,16 +82,44 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             request_timeout_days: args.request_timeout_days,
             oidc,
             pdp_max_decisions: usize::try_from(args.pdp_max_decisions).unwrap_or(usize::MAX),
+            rate_limits: args.protection.rate_limits(),
+            metrics: args.protection.metrics_access()?,
         },
         auth,
         tokens,
     );
+    let metrics = serve_metrics(args.protection.metrics_listen.as_deref(), &state).await?;
     let app = systembruker_http::app(state);
     tracing::info!(%local, %public_url, dev, "systembruker listening");
-    systembruker_http::serve(listener, app, shutdown_signal()).await?;
+    let served = systembruker_http::serve(listener, app, shutdown_signal()).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    served?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the metrics listener when one is configured; it runs until aborted.
+async fn serve_metrics(
+    address: Option<&str>,
+    state: &AppState,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} (--metrics-listen)"))?;
+    let local = listener.local_addr()?;
+    let app = systembruker_http::metrics_app(state.clone());
+    tracing::info!(%local, "metrics listening");
+    Ok(Some(tokio::spawn(async move {
+        if let Err(err) = systembruker_http::serve(listener, app, std::future::pending()).await {
+            tracing::error!(%err, "the metrics listener stopped");
+        }
+    })))
 }
 
 /// Completes on SIGINT or SIGTERM.
@@ -132,7 +160,7 @@ pub async fn import_parties(file: &Path, database: &DatabaseArgs) -> anyhow::Res
     let store = database.open().await?;
     let report = systembruker_http::import::apply(&store, parsed)
         .await
-        .map_err(|e| anyhow::anyhow!("{}", e.detail.unwrap_or(e.title)))?;
+        .context("storing the parties")?;
     println!("{}", serde_json_line(&report));
     store.close().await;
     anyhow::ensure!(

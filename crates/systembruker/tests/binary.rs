@@ -201,3 +201,93 @@ fn import_parties_cli_is_all_or_nothing() {
     assert_eq!(report["rejected"][0]["row"], 2);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing was imported"));
 }
+
+#[test]
+fn serve_failure_is_one_readable_line() {
+    let db = temp_db("readonly");
+    // `keys rotate` creates and migrates the database, then the server gets it read-only.
+    let made = Command::new(BIN)
+        .args(["keys", "rotate"])
+        .env("SYSTEMBRUKER_DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let output = Command::new(BIN)
+        .args(["serve", "--demo"])
+        .env("SYSTEMBRUKER_LISTEN", "127.0.0.1:0")
+        .env("SYSTEMBRUKER_DATABASE_URL", format!("{db}?mode=ro"))
+        .env("SYSTEMBRUKER_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    let line = lines[0];
+    assert!(line.starts_with("error: "), "{line}");
+    assert!(line.contains("readonly"), "the cause is named: {line}");
+    for dump in ["ApiError", "{", "Some("] {
+        assert!(!line.contains(dump), "no debug dump: {line}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_move_to_their_own_listener_and_need_a_token_on_the_main_one() {
+    let db = temp_db("metrics");
+    let (port, metrics_port) = (free_port(), free_port());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo"])
+        .env("SYSTEMBRUKER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SYSTEMBRUKER_DATABASE_URL", &db)
+        .env(
+            "SYSTEMBRUKER_METRICS_LISTEN",
+            format!("127.0.0.1:{metrics_port}"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(port).await;
+    let main = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(main.status(), 404);
+    let own = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    assert!(
+        own.text()
+            .await
+            .unwrap()
+            .contains("systembruker_http_requests")
+    );
+    assert!(terminate(&mut child).success());
+    // Without a metrics listener the main one asks for a token.
+    let mut child = serve(&db, port, &["--metrics-token", "scrape"]);
+    wait_ready(port).await;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let anonymous = reqwest::get(&url).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    for token in ["scrape", "bin-test-token"] {
+        let response = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{token}");
+    }
+    assert!(terminate(&mut child).success());
+}
+
+#[test]
+fn a_bad_rate_is_refused_in_one_line() {
+    let output = Command::new(BIN)
+        .args(["serve", "--rate-limit-failed-auth", "lots"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("COUNT/s, COUNT/min or COUNT/h"), "{stderr}");
+}

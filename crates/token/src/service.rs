@@ -49,6 +49,10 @@ pub struct TokenSettings {
 /// The token endpoint's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenResponse {
+    /// The client the token was issued to (its assertion verified); not part of the
+    /// answer, for the caller's own bookkeeping such as per-client rate limits.
+    #[serde(skip)]
+    pub client_id: Uuid,
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u32,
@@ -381,6 +385,7 @@ impl TokenService {
         let ring = self.keyring().await?;
         let access_token = jws::sign(&ring.active, RsaAlgorithm::RS256, None, &claims)?;
         Ok(TokenResponse {
+            client_id: client.client_id,
             access_token,
             token_type: "Bearer",
             expires_in: lifetime,

@@ -4,8 +4,9 @@
 //! OpenID Connect login by way of the provider's logout), and the language switch.
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use systembruker_domain::PersonNumber;
@@ -22,6 +23,34 @@ use super::{
 };
 use crate::demo::{BERNT, OLA, PIA, TINA};
 use crate::oidc::{OidcClient, OidcConfig, OidcError};
+
+/// Refuses logins past the source address's limit (OpenID Connect logins and their
+/// callbacks; test logins as they are sent) with a page that says to wait.
+pub(crate) async fn limit_logins(
+    State(state): State<PortalState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let address = state.limits.address(&parts);
+    let checked = if parts.uri.path() != TEST_LOGIN {
+        state.limits.portal_login(address)
+    } else if parts.method == Method::POST {
+        state.limits.test_login(address)
+    } else {
+        Ok(())
+    };
+    if let Err(refused) = checked {
+        let visit = match Visit::from_request_parts(&mut parts, &state).await {
+            Ok(visit) => visit,
+            Err(never) => match never {},
+        };
+        let mut response = Failure::Api(refused.problem()).render(&visit);
+        refused.add_retry_after(response.headers_mut());
+        return response;
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
 
 /// Where the portal's bare prefix leads.
 pub(crate) async fn home() -> Response {

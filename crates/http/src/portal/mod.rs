@@ -79,21 +79,27 @@ impl PortalState {
 
 /// Every portal route. Not part of the OpenAPI document: these are pages, not an API.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let mut router = Router::new();
+    let portal = PortalState::new(state.clone());
+    let mut logins = Router::new()
+        .route(LOGIN, get(login::login))
+        .route(LOGIN_CALLBACK, get(login::callback));
     if state.config.dev {
         // Outside dev mode the test login does not exist at all (404, GET and POST).
-        router = router.route(
+        logins = logins.route(
             TEST_LOGIN,
             get(login::test_login).post(login::test_login_post),
         );
     }
-    router
+    let logins = logins.route_layer(axum::middleware::from_fn_with_state(
+        portal.clone(),
+        login::limit_logins,
+    ));
+    Router::new()
+        .merge(logins)
         .route(BASE, get(login::home))
         .route("/accessmanagement/ui/", get(login::home))
         .route("/accessmanagement/ui/assets/portal.css", get(assets::css))
         .route("/accessmanagement/ui/assets/portal.js", get(assets::js))
-        .route(LOGIN, get(login::login))
-        .route(LOGIN_CALLBACK, get(login::callback))
         .route("/accessmanagement/ui/logout", post(login::logout))
         .route(
             "/accessmanagement/ui/logout/answered",
@@ -170,7 +176,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(clients::self_post),
         )
         .route("/accessmanagement/ui/{*rest}", any(page::not_found))
-        .with_state(PortalState::new(state.clone()))
+        .with_state(portal)
 }
 
 /// A `goto` that is safe to redirect to: a path inside the portal, never another site

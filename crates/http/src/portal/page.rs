@@ -285,6 +285,7 @@ pub(crate) fn api_message_key(code: &str) -> &'static str {
         "AUTH-00038" => "error.api.client_not_added",
         "AUTH-00034" => "error.api.not_agent",
         "STD-00004" => "error.not_found.text",
+        "STD-00429" => "error.api.too_many_requests",
         _ => "error.api.generic",
     }
 }

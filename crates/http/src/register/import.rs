@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use systembruker_domain::party::{NewParty, NewPartyKind};
 use systembruker_domain::{OrgNumber, PersonNumber};
-use systembruker_storage::RegisterStore;
+use systembruker_storage::{RegisterStore, StoreError};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -192,7 +192,7 @@ pub fn parse_csv(text: &str) -> ApiResult<ParsedImport> {
 async fn check_main_units(
     store: &(dyn RegisterStore + Send + Sync),
     parsed: &mut ParsedImport,
-) -> ApiResult<()> {
+) -> Result<(), StoreError> {
     let in_batch: HashSet<Uuid> = parsed.parties.iter().filter_map(|p| p.uuid).collect();
     for (i, party) in parsed.parties.iter().enumerate() {
         if let NewPartyKind::Organization {
@@ -215,10 +215,12 @@ async fn check_main_units(
 }
 
 /// Stores the parties when every row is valid; otherwise stores nothing and reports.
+/// The error is the storage's own, so the command line and the demo loader can say
+/// what went wrong (the API turns it into a problem).
 pub async fn apply(
     store: &(dyn RegisterStore + Send + Sync),
     mut parsed: ParsedImport,
-) -> ApiResult<ImportResponse> {
+) -> Result<ImportResponse, StoreError> {
     check_main_units(store, &mut parsed).await?;
     if !parsed.rejected.is_empty() {
         parsed.rejected.sort_by_key(|r| r.row);
