@@ -233,6 +233,7 @@ fn no_store(mut response: Response) -> Response {
 fn oauth_error(err: &GrantError) -> Response {
     let status = match err.error {
         OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        OAuthError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     let body = OAuthErrorBody {
@@ -450,6 +451,10 @@ impl From<PortError> for ApiError {
             PortError::NotFound(what) => ApiError::not_found(format!("{what} was not found")),
             PortError::Conflict(what) => ApiError::conflict(what),
             PortError::Invalid(what) => ApiError::bad_request(what),
+            PortError::Unavailable(what) => {
+                tracing::warn!(error = %what, "database unavailable");
+                ApiError::unavailable("the database does not answer now; try again shortly")
+            }
             PortError::Backend(what) => {
                 tracing::error!(error = %what, "storage failure");
                 ApiError::internal("the request could not be completed; try again later")

@@ -2,6 +2,8 @@
 //! 503 problem JSON quickly instead of hanging and answering 500.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -186,4 +188,46 @@ async fn read_only_sqlite_file_is_not_ready() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let live = reqwest::get(format!("{url}/health")).await.unwrap();
     assert_eq!(live.status(), StatusCode::OK);
+}
+
+/// The token endpoint speaks OAuth2, not problem JSON: with the database gone it answers
+/// 503 `temporarily_unavailable` (MP-503), not a 500 `server_error`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_answers_503_when_the_database_is_gone() {
+    let Some(server_url) = testing::postgres_server_url() else {
+        return;
+    };
+    let database = testing::fresh_postgres_url(&server_url).await.unwrap();
+    let relay = Relay::start(host_port(&database)).await;
+    let store = SqlStore::connect_with(
+        &through_relay(&database, relay.port),
+        StoreSettings::default(),
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    systembruker_http::demo::load(&store).await.unwrap();
+    let server = TestServer::start_with(store, true).await.unwrap();
+    let client = common::register_client(&server).await;
+    // Before the cut the request is decided on its merits (no system user: a 400).
+    let (status, body) = client.token(&server, "315000009").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    relay.cut();
+    let started = Instant::now();
+    let (status, body) = client.token(&server, "315000009").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("MP-503"),
+        "{body}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "the token request took {took:?}"
+    );
 }

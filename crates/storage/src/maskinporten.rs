@@ -28,6 +28,7 @@ impl From<StoreError> for PortError {
             StoreError::NotFound(what) => PortError::NotFound(what),
             StoreError::Conflict(what) => PortError::Conflict(what),
             StoreError::Invalid(what) => PortError::Invalid(what),
+            other if other.is_unavailable() => PortError::Unavailable(other.to_string()),
             other => PortError::Backend(other.to_string()),
         }
     }

@@ -14,6 +14,9 @@ pub enum PortError {
     /// The database failed; the message is for logs, not for callers.
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The database does not answer now (down, unreachable, read-only); worth retrying.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type PortResult<T> = Result<T, PortError>;
@@ -30,6 +33,8 @@ pub enum OAuthError {
     /// Altinn's code when no system user matches the request (MP-303).
     InvalidAltinnCustomerConfiguration,
     ServerError,
+    /// RFC 6749's code for a server that cannot answer now (the database is down); 503.
+    TemporarilyUnavailable,
 }
 
 impl OAuthError {
@@ -42,6 +47,7 @@ impl OAuthError {
             Self::InvalidAuthorizationDetails => "invalid_authorization_details",
             Self::InvalidAltinnCustomerConfiguration => "invalid_altinn_customer_configuration",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -113,7 +119,17 @@ impl std::error::Error for GrantError {}
 
 impl From<PortError> for GrantError {
     fn from(err: PortError) -> Self {
-        Self::server(&err)
+        match err {
+            PortError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "token service: database unavailable");
+                Self::new(
+                    OAuthError::TemporarilyUnavailable,
+                    "MP-503",
+                    "the token service cannot reach its database now; try again shortly",
+                )
+            }
+            other => Self::server(&other),
+        }
     }
 }
 
