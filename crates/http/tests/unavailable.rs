@@ -91,12 +91,10 @@ async fn ready(server: &TestServer) -> (StatusCode, Duration) {
     (response.status(), started.elapsed())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_gone_answers_503_quickly() {
-    let Some(server_url) = testing::postgres_server_url() else {
-        return;
-    };
-    let database = testing::fresh_postgres_url(&server_url).await.unwrap();
+/// A dev-mode server on a fresh PostgreSQL database reached through a [`Relay`] (with the
+/// demo data when `demo`), and the relay that can cut it off.
+async fn server_behind_relay(server_url: &str, demo: bool) -> (TestServer, Relay) {
+    let database = testing::fresh_postgres_url(server_url).await.unwrap();
     let relay = Relay::start(host_port(&database)).await;
     let store = SqlStore::connect_with(
         &through_relay(&database, relay.port),
@@ -105,7 +103,18 @@ async fn postgres_gone_answers_503_quickly() {
     .await
     .unwrap();
     store.migrate().await.unwrap();
-    let server = TestServer::start_with(store, true).await.unwrap();
+    if demo {
+        systembruker_http::demo::load(&store).await.unwrap();
+    }
+    (TestServer::start_with(store, true).await.unwrap(), relay)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_gone_answers_503_quickly() {
+    let Some(server_url) = testing::postgres_server_url() else {
+        return;
+    };
+    let (server, relay) = server_behind_relay(&server_url, false).await;
     assert_eq!(ready(&server).await.0, StatusCode::OK);
 
     relay.cut();
@@ -197,17 +206,7 @@ async fn token_endpoint_answers_503_when_the_database_is_gone() {
     let Some(server_url) = testing::postgres_server_url() else {
         return;
     };
-    let database = testing::fresh_postgres_url(&server_url).await.unwrap();
-    let relay = Relay::start(host_port(&database)).await;
-    let store = SqlStore::connect_with(
-        &through_relay(&database, relay.port),
-        StoreSettings::default(),
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    systembruker_http::demo::load(&store).await.unwrap();
-    let server = TestServer::start_with(store, true).await.unwrap();
+    let (server, relay) = server_behind_relay(&server_url, true).await;
     let client = common::register_client(&server).await;
     // Before the cut the request is decided on its merits (no system user: a 400).
     let (status, body) = client.token(&server, "315000009").await;
