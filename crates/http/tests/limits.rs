@@ -4,16 +4,14 @@
 //! trusted X-Forwarded-For, as behind a proxy.
 #![allow(clippy::unwrap_used)]
 
-use josekit::jws::{JwsHeader, RS256};
-use josekit::jwt::{self, JwtPayload};
+mod common;
+
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
-use serde_json::{Value, json};
-use systembruker_http::demo::SMARTCLOUD;
+use serde_json::Value;
 use systembruker_http::testing::{ADMIN_TOKEN, TestServer};
 use systembruker_http::{Config, Rate};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-const DEMO_SCOPE: &str = "skatteetaten:kravogbetalinger";
 const ALICE: &str = "203.0.113.1";
 const BOB: &str = "203.0.113.2";
 
@@ -52,61 +50,6 @@ async fn refusals(server: &TestServer, limit: &str) -> String {
         .to_string()
 }
 
-/// A SmartCloud client with a josekit key, and signed assertions for it.
-struct Vendor {
-    client_id: String,
-    kid: String,
-    signer: josekit::jws::alg::rsassa::RsassaJwsSigner,
-    issuer: String,
-}
-
-async fn vendor(server: &TestServer) -> Vendor {
-    let pair = RS256.generate_key_pair(2048).unwrap();
-    let kid = format!("limits-{}", uuid::Uuid::new_v4());
-    let mut public = pair.to_jwk_public_key();
-    public.set_key_id(&kid);
-    let response = Client::new()
-        .post(server.at("/admin/api/v1/maskinporten/clients"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({
-            "client_name": "SmartCloud",
-            "consumer_org": SMARTCLOUD,
-            "scopes": [DEMO_SCOPE],
-            "jwks": {"keys": [serde_json::to_value(public.as_ref()).unwrap()]},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let client: Value = response.json().await.unwrap();
-    Vendor {
-        client_id: client["client_id"].as_str().unwrap().to_string(),
-        kid,
-        signer: RS256.signer_from_der(pair.to_der_private_key()).unwrap(),
-        issuer: format!("{}/maskinporten/", server.url),
-    }
-}
-
-impl Vendor {
-    fn assertion(&self) -> String {
-        self.assertion_as(&self.client_id)
-    }
-
-    /// An assertion signed with this client's key that names `client_id` as issuer.
-    fn assertion_as(&self, client_id: &str) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = json!({
-            "aud": self.issuer, "iss": client_id, "scope": DEMO_SCOPE,
-            "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string(),
-        });
-        let mut header = JwsHeader::new();
-        header.set_token_type("JWT");
-        header.set_key_id(&self.kid);
-        let payload = JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap();
-        jwt::encode_with_signer(&payload, &header, &self.signer).unwrap()
-    }
-}
-
 async fn token_request(server: &TestServer, address: &str, assertion: &str) -> Response {
     from(
         Client::new().post(server.at("/maskinporten/token")),
@@ -133,15 +76,15 @@ async fn oauth_refusal(response: Response) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_requests_are_limited_per_source_address() {
     let server = server_with(|c| c.rate_limits.token_per_address = Rate::per_minute(2)).await;
-    let vendor = vendor(&server).await;
+    let vendor = common::register_client(&server).await;
     for _ in 0..2 {
-        let response = token_request(&server, ALICE, &vendor.assertion()).await;
+        let response = token_request(&server, ALICE, &vendor.plain_assertion()).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let refused = token_request(&server, ALICE, &vendor.assertion()).await;
+    let refused = token_request(&server, ALICE, &vendor.plain_assertion()).await;
     oauth_refusal(refused).await;
     // Another address still gets tokens; the APIs are not limited by it.
-    let other = token_request(&server, BOB, &vendor.assertion()).await;
+    let other = token_request(&server, BOB, &vendor.plain_assertion()).await;
     assert_eq!(other.status(), StatusCode::OK);
     let api = from(
         Client::new().get(server.at("/register/api/v1/organizations/315000009")),
@@ -158,20 +101,21 @@ async fn token_requests_are_limited_per_source_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_requests_are_limited_per_verified_client() {
     let server = server_with(|c| c.rate_limits.token_per_client = Rate::per_minute(1)).await;
-    let vendor = vendor(&server).await;
-    let other = self::vendor(&server).await;
+    let vendor = common::register_client(&server).await;
+    let other = common::register_client(&server).await;
     // Naming the client in assertions it did not sign spends none of its allowance.
     for _ in 0..2 {
-        let forged = token_request(&server, ALICE, &other.assertion_as(&vendor.client_id)).await;
+        let forged =
+            token_request(&server, ALICE, &other.plain_assertion_as(&vendor.client_id)).await;
         assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
     }
-    let first = token_request(&server, ALICE, &vendor.assertion()).await;
+    let first = token_request(&server, ALICE, &vendor.plain_assertion()).await;
     assert_eq!(first.status(), StatusCode::OK);
     // The same client from another address is still the same client.
-    let refused = token_request(&server, BOB, &vendor.assertion()).await;
+    let refused = token_request(&server, BOB, &vendor.plain_assertion()).await;
     oauth_refusal(refused).await;
     // Another client is not limited by it.
-    let response = token_request(&server, ALICE, &other.assertion()).await;
+    let response = token_request(&server, ALICE, &other.plain_assertion()).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(refusals(&server, "token_per_client").await.ends_with(" 1"));
 }

@@ -64,15 +64,33 @@ pub async fn register_client(server: &TestServer) -> VendorClient {
 impl VendorClient {
     /// A JWT-bearer grant for a system-user token for `owner`.
     pub fn assertion(&self, owner: &str) -> String {
+        let mut claims = self.claims(&self.client_id);
+        claims["authorization_details"] = json!([{
+            "type": "urn:altinn:systemuser",
+            "systemuser_org": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{owner}")}
+        }]);
+        self.sign(&claims)
+    }
+
+    /// A grant for a plain scope token (no system user).
+    pub fn plain_assertion(&self) -> String {
+        self.plain_assertion_as(&self.client_id)
+    }
+
+    /// A plain grant signed with this client's key that names `client_id` as its issuer.
+    pub fn plain_assertion_as(&self, client_id: &str) -> String {
+        self.sign(&self.claims(client_id))
+    }
+
+    fn claims(&self, issuer: &str) -> Value {
         let now = chrono::Utc::now().timestamp();
-        let claims = json!({
-            "aud": self.issuer, "iss": self.client_id, "scope": DEMO_SCOPE,
+        json!({
+            "aud": self.issuer, "iss": issuer, "scope": DEMO_SCOPE,
             "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string(),
-            "authorization_details": [{
-                "type": "urn:altinn:systemuser",
-                "systemuser_org": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{owner}")}
-            }]
-        });
+        })
+    }
+
+    fn sign(&self, claims: &Value) -> String {
         let mut header = JwsHeader::new();
         header.set_token_type("JWT");
         header.set_key_id(&self.kid);
