@@ -1,20 +1,15 @@
 //! The `systembruker` binary as a user runs it.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_systembruker");
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::free_port;
 
 fn temp_db(name: &str) -> String {
     let path = std::env::temp_dir().join(format!("sb_bin_{name}_{}.db", std::process::id()));
@@ -290,4 +285,70 @@ fn a_bad_rate_is_refused_in_one_line() {
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("COUNT/s, COUNT/min or COUNT/h"), "{stderr}");
+}
+
+/// The server's resident memory in KiB, from /proc.
+fn resident_kib(child: &Child) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Issue 14: one 36 KB request of 100 × 100 × 100 groups made the PDP decide a million
+/// requests and grow to 3.5 GB. Refused before any expansion, forty of them leave the
+/// server's memory where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_pdp_requests_do_not_grow_the_server() {
+    let db = temp_db("pdp_memory");
+    let port = free_port();
+    let mut child = serve(&db, port, &["--demo"]);
+    wait_ready(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let token = reqwest::get(format!(
+        "{base}/testtools/api/GetEnterpriseToken?orgNo=974761076&scopes=altinn:authorization/authorize"
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let group = |id: &str, value: String| serde_json::json!({"Attribute": [{"AttributeId": id, "Value": value}]});
+    let body = serde_json::json!({"Request": {
+        "AccessSubject": (0..100)
+            .map(|_| group("urn:altinn:person:identifier-no", "14857510098".into()))
+            .collect::<Vec<_>>(),
+        "Action": (0..100)
+            .map(|i| group("urn:oasis:names:tc:xacml:1.0:action:action-id", format!("a{i}")))
+            .collect::<Vec<_>>(),
+        "Resource": (0..100)
+            .map(|_| group("urn:altinn:resource", "ske-krav-og-betalinger".into()))
+            .collect::<Vec<_>>(),
+    }})
+    .to_string();
+    let client = reqwest::Client::new();
+    let send = || {
+        client
+            .post(format!("{base}/authorization/api/v1/authorize"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    // Warm up: the first refusals fill the allocator's pools and the token cache.
+    for _ in 0..5 {
+        assert_eq!(send().await.unwrap().status(), 400);
+    }
+    let before = resident_kib(&child);
+    for _ in 0..40 {
+        let response = send().await.unwrap();
+        assert_eq!(response.status(), 400);
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["code"], "STD-00031", "{problem}");
+    }
+    let after = resident_kib(&child);
+    terminate(&mut child);
+    assert!(
+        after < before + 32 * 1024,
+        "40 refused requests grew the server from {before} KiB to {after} KiB"
+    );
 }

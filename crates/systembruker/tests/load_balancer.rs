@@ -11,7 +11,8 @@
 //! skips with a message, except under `CI=true`, where it fails.
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,13 +39,7 @@ const RECEIPT: &str = "https://smartcloud.example/receipt";
 const UI: &str = "/accessmanagement/ui";
 const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::free_port;
 
 fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
