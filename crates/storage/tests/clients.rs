@@ -1,17 +1,17 @@
 //! Client delegations of agent system users and their cascade, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-use systembruker_domain::OrgNumber;
 use systembruker_domain::clients::{ClientRelation, ProvidedPackage};
-use systembruker_domain::party::{NewParty, NewPartyKind};
-use systembruker_domain::system::RegisteredSystem;
 use systembruker_domain::systemuser::SystemUserType;
 use systembruker_storage::{
     Actor, Approval, ClientDelegationStore, DelegationStore, Grants, HistoryFilter, HistoryStore,
     NewClientDelegation, NewSystemUser, PipStore, RegisterStore, SqlStore, StoreError,
-    StoredPackageDelegation, SystemRegisterStore, SystemUserKey, SystemUserStore,
+    SystemUserKey, SystemUserStore,
 };
 use uuid::Uuid;
+
+mod common;
+use common::*;
 
 systembruker_storage::storage_tests!(
     clients_are_listed_with_their_relations,
@@ -23,96 +23,8 @@ systembruker_storage::storage_tests!(
     renaming_a_client_moves_the_facts_counter,
 );
 
-const VENDOR: &str = "991825827";
-const FIRM: &str = "315100003";
-const CLIENT_A: &str = "315000009";
-const CLIENT_B: &str = "315200008";
-const SYSTEM: &str = "991825827_smartregnskap";
-const PACKAGE: &str = "regnskapsforer-med-signeringsrettighet";
-
-struct Setup {
-    firm: Uuid,
-    client_a: Uuid,
-    client_b: Uuid,
-}
-
-fn org(number: &str, name: &str) -> NewParty {
-    NewParty {
-        uuid: None,
-        id: None,
-        name: name.into(),
-        kind: NewPartyKind::Organization {
-            org_number: OrgNumber::parse(number).unwrap(),
-            unit_type: Some("AS".into()),
-            unit_status: None,
-            main_unit: None,
-        },
-    }
-}
-
-async fn uuid_of(store: &SqlStore, number: &str) -> Uuid {
-    store
-        .organization(&OrgNumber::parse(number).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .uuid
-}
-
 fn actor(name: &str) -> Actor {
     Actor::named(name)
-}
-
-fn system() -> RegisteredSystem {
-    serde_json::from_value(serde_json::json!({
-        "id": SYSTEM,
-        "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{VENDOR}")},
-        "name": {"nb": "SmartRegnskap", "nn": "SmartRekneskap", "en": "SmartAccounting"},
-        "description": {"nb": "a", "nn": "b", "en": "c"},
-        "rights": [],
-        "accessPackages": [{"urn": format!("urn:altinn:accesspackage:{PACKAGE}")}],
-        "clientId": [],
-        "isVisible": false
-    }))
-    .unwrap()
-}
-
-/// The firm, client A with REGN, client B with a delegated package.
-async fn setup(store: &SqlStore) -> Setup {
-    store
-        .import_parties(&[
-            org(VENDOR, "SmartCloud AS"),
-            org(FIRM, "Tallmakerne AS"),
-            org(CLIENT_A, "Rør og Vann AS"),
-            org(CLIENT_B, "Bakeriet Brød AS"),
-        ])
-        .await
-        .unwrap();
-    let setup = Setup {
-        firm: uuid_of(store, FIRM).await,
-        client_a: uuid_of(store, CLIENT_A).await,
-        client_b: uuid_of(store, CLIENT_B).await,
-    };
-    store
-        .add_role(setup.client_a, setup.firm, "regnskapsforer", "test")
-        .await
-        .unwrap();
-    store
-        .add_package_delegation(&StoredPackageDelegation {
-            from: setup.client_b,
-            to: setup.firm,
-            package_code: PACKAGE.into(),
-            can_delegate: false,
-            created_at: 0,
-            created_by: "test".into(),
-        })
-        .await
-        .unwrap();
-    store
-        .create_system(&system(), &actor("vendor"))
-        .await
-        .unwrap();
-    setup
 }
 
 /// An agent system user of the firm with `external_ref`.

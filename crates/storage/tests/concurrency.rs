@@ -2,116 +2,23 @@
 //! every write succeeds, and an idempotent add records its history once.
 #![allow(clippy::unwrap_used)]
 
-use systembruker_domain::OrgNumber;
 use systembruker_domain::clients::{ClientRelation, ProvidedPackage};
-use systembruker_domain::party::{NewParty, NewPartyKind};
-use systembruker_domain::system::RegisteredSystem;
 use systembruker_domain::systemuser::SystemUserType;
 use systembruker_storage::{
-    Actor, Approval, ClientDelegationStore, DelegationStore, Grants, HistoryFilter, HistoryStore,
-    NewClientDelegation, NewSystemUser, RegisterStore, SqlStore, StoreResult,
-    StoredPackageDelegation, SystemRegisterStore, SystemUserKey, SystemUserStore,
+    Actor, Approval, ClientDelegationStore, Grants, HistoryFilter, HistoryStore,
+    NewClientDelegation, NewSystemUser, RegisterStore, SqlStore, StoreResult, SystemUserKey,
+    SystemUserStore,
 };
 use tokio::task::JoinSet;
 use uuid::Uuid;
+
+mod common;
+use common::*;
 
 systembruker_storage::storage_tests!(
     concurrent_read_then_write_transactions_all_succeed,
     concurrent_adds_of_one_client_record_it_once,
 );
-
-const VENDOR: &str = "991825827";
-const FIRM: &str = "315100003";
-const CLIENT_A: &str = "315000009";
-const CLIENT_B: &str = "315200008";
-const OTHER: &str = "310300004";
-const SYSTEM: &str = "991825827_smartregnskap";
-const PACKAGE: &str = "regnskapsforer-med-signeringsrettighet";
-
-#[derive(Clone, Copy)]
-struct Setup {
-    firm: Uuid,
-    client_a: Uuid,
-    client_b: Uuid,
-    other: Uuid,
-}
-
-fn org(number: &str, name: &str) -> NewParty {
-    NewParty {
-        uuid: None,
-        id: None,
-        name: name.into(),
-        kind: NewPartyKind::Organization {
-            org_number: OrgNumber::parse(number).unwrap(),
-            unit_type: Some("AS".into()),
-            unit_status: None,
-            main_unit: None,
-        },
-    }
-}
-
-async fn uuid_of(store: &SqlStore, number: &str) -> Uuid {
-    store
-        .organization(&OrgNumber::parse(number).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .uuid
-}
-
-fn system() -> RegisteredSystem {
-    serde_json::from_value(serde_json::json!({
-        "id": SYSTEM,
-        "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{VENDOR}")},
-        "name": {"nb": "SmartRegnskap", "nn": "SmartRekneskap", "en": "SmartAccounting"},
-        "description": {"nb": "a", "nn": "b", "en": "c"},
-        "rights": [],
-        "accessPackages": [{"urn": format!("urn:altinn:accesspackage:{PACKAGE}")}],
-        "clientId": [],
-        "isVisible": false
-    }))
-    .unwrap()
-}
-
-/// A firm with two clients (one by role, one by a delegated package) and a vendor system.
-async fn setup(store: &SqlStore) -> Setup {
-    store
-        .import_parties(&[
-            org(VENDOR, "SmartCloud AS"),
-            org(FIRM, "Tallmakerne AS"),
-            org(CLIENT_A, "Rør og Vann AS"),
-            org(CLIENT_B, "Bakeriet Brød AS"),
-            org(OTHER, "Annet AS"),
-        ])
-        .await
-        .unwrap();
-    let setup = Setup {
-        firm: uuid_of(store, FIRM).await,
-        client_a: uuid_of(store, CLIENT_A).await,
-        client_b: uuid_of(store, CLIENT_B).await,
-        other: uuid_of(store, OTHER).await,
-    };
-    store
-        .add_role(setup.client_a, setup.firm, "regnskapsforer", "test")
-        .await
-        .unwrap();
-    store
-        .add_package_delegation(&StoredPackageDelegation {
-            from: setup.client_b,
-            to: setup.firm,
-            package_code: PACKAGE.into(),
-            can_delegate: false,
-            created_at: 0,
-            created_by: "test".into(),
-        })
-        .await
-        .unwrap();
-    store
-        .create_system(&system(), &Actor::named("vendor"))
-        .await
-        .unwrap();
-    setup
-}
 
 async fn agent(store: &SqlStore, firm: Uuid, external_ref: &str) -> StoreResult<Uuid> {
     let id = Uuid::new_v4();

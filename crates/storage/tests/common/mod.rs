@@ -1,0 +1,105 @@
+//! The firm the storage tests share: Tallmakerne AS with two clients (Rør og Vann AS by
+//! the accountant role, Bakeriet Brød AS by a delegated package), an organisation with no
+//! relation, and SmartCloud's system.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use systembruker_domain::OrgNumber;
+use systembruker_domain::party::{NewParty, NewPartyKind};
+use systembruker_domain::system::RegisteredSystem;
+use systembruker_storage::{
+    Actor, DelegationStore, RegisterStore, SqlStore, StoredPackageDelegation, SystemRegisterStore,
+};
+use uuid::Uuid;
+
+pub const VENDOR: &str = "991825827";
+pub const FIRM: &str = "315100003";
+pub const CLIENT_A: &str = "315000009";
+pub const CLIENT_B: &str = "315200008";
+pub const OTHER: &str = "310300004";
+pub const SYSTEM: &str = "991825827_smartregnskap";
+pub const PACKAGE: &str = "regnskapsforer-med-signeringsrettighet";
+
+#[derive(Clone, Copy)]
+pub struct Setup {
+    pub firm: Uuid,
+    pub client_a: Uuid,
+    pub client_b: Uuid,
+    pub other: Uuid,
+}
+
+pub fn org(number: &str, name: &str) -> NewParty {
+    NewParty {
+        uuid: None,
+        id: None,
+        name: name.into(),
+        kind: NewPartyKind::Organization {
+            org_number: OrgNumber::parse(number).unwrap(),
+            unit_type: Some("AS".into()),
+            unit_status: None,
+            main_unit: None,
+        },
+    }
+}
+
+pub async fn uuid_of(store: &SqlStore, number: &str) -> Uuid {
+    store
+        .organization(&OrgNumber::parse(number).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid
+}
+
+pub fn system() -> RegisteredSystem {
+    serde_json::from_value(serde_json::json!({
+        "id": SYSTEM,
+        "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{VENDOR}")},
+        "name": {"nb": "SmartRegnskap", "nn": "SmartRekneskap", "en": "SmartAccounting"},
+        "description": {"nb": "a", "nn": "b", "en": "c"},
+        "rights": [],
+        "accessPackages": [{"urn": format!("urn:altinn:accesspackage:{PACKAGE}")}],
+        "clientId": [],
+        "isVisible": false
+    }))
+    .unwrap()
+}
+
+/// A firm with two clients (one by role, one by a delegated package) and a vendor system.
+pub async fn setup(store: &SqlStore) -> Setup {
+    store
+        .import_parties(&[
+            org(VENDOR, "SmartCloud AS"),
+            org(FIRM, "Tallmakerne AS"),
+            org(CLIENT_A, "Rør og Vann AS"),
+            org(CLIENT_B, "Bakeriet Brød AS"),
+            org(OTHER, "Annet AS"),
+        ])
+        .await
+        .unwrap();
+    let setup = Setup {
+        firm: uuid_of(store, FIRM).await,
+        client_a: uuid_of(store, CLIENT_A).await,
+        client_b: uuid_of(store, CLIENT_B).await,
+        other: uuid_of(store, OTHER).await,
+    };
+    store
+        .add_role(setup.client_a, setup.firm, "regnskapsforer", "test")
+        .await
+        .unwrap();
+    store
+        .add_package_delegation(&StoredPackageDelegation {
+            from: setup.client_b,
+            to: setup.firm,
+            package_code: PACKAGE.into(),
+            can_delegate: false,
+            created_at: 0,
+            created_by: "test".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .create_system(&system(), &Actor::named("vendor"))
+        .await
+        .unwrap();
+    setup
+}
