@@ -4,11 +4,14 @@
 //! escalation, creation and deletion, languages, open redirects and dev-only login.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::browser;
+
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use systembruker_domain::catalogue::Catalogue;
@@ -42,15 +45,6 @@ const UI: &str = "/accessmanagement/ui";
 
 // ---------------------------------------------------------------- helpers
 
-/// A browser: keeps cookies, does not follow redirects (the tests follow them).
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
 struct Page {
     status: StatusCode,
     headers: HeaderMap,
@@ -67,11 +61,7 @@ impl Page {
 
     /// The CSRF token in the page's forms.
     fn csrf(&self) -> String {
-        let pattern = Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).unwrap();
-        pattern
-            .captures(&self.body)
-            .map(|c| c[1].to_string())
-            .unwrap_or_else(|| panic!("no CSRF token in:\n{}", self.body))
+        common::csrf_in(&self.body)
     }
 
     fn has(&self, text: &str) -> bool {

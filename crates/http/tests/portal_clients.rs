@@ -6,11 +6,14 @@
 //! checked in the database.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::browser;
+
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 use reqwest::header::{HeaderMap, LOCATION};
-use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use systembruker_domain::OrgNumber;
@@ -42,14 +45,6 @@ const VAGLAND: &str = "910480081";
 
 // ---------------------------------------------------------------- a browser
 
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
 struct Page {
     status: StatusCode,
     headers: HeaderMap,
@@ -65,11 +60,7 @@ impl Page {
     }
 
     fn csrf(&self) -> String {
-        let pattern = Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).unwrap();
-        pattern
-            .captures(&self.body)
-            .map(|c| c[1].to_string())
-            .unwrap_or_else(|| panic!("no CSRF token in:\n{}", self.body))
+        common::csrf_in(&self.body)
     }
 
     fn has(&self, text: &str) -> bool {

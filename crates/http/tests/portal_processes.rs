@@ -3,22 +3,16 @@
 //! not in a process's memory). On SQLite (one file, two stores) and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-use regex::Regex;
-use reqwest::redirect::Policy;
+mod common;
+
+use common::browser;
+
 use reqwest::{Client, StatusCode};
 use systembruker_http::demo::PIA;
 use systembruker_http::testing::TestServer;
 use systembruker_storage::{SqlStore, testing};
 
 const UI: &str = "/accessmanagement/ui";
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// Two servers, each with its own pool, on one database.
 async fn two_processes(url: &str) -> (TestServer, TestServer) {
@@ -29,14 +23,6 @@ async fn two_processes(url: &str) -> (TestServer, TestServer) {
         .await
         .unwrap();
     (a, b)
-}
-
-fn csrf(body: &str) -> String {
-    let pattern = Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).unwrap();
-    pattern
-        .captures(body)
-        .unwrap_or_else(|| panic!("no CSRF token in:\n{body}"))[1]
-        .to_string()
 }
 
 async fn get(client: &Client, url: String) -> (StatusCode, String) {
@@ -54,7 +40,7 @@ async fn a_session_is_shared_by_two_processes(a: TestServer, b: TestServer) {
     let done = pia
         .post(b.at(&format!("{UI}/login/test")))
         .form(&[
-            ("csrf", csrf(&form).as_str()),
+            ("csrf", common::csrf_in(&form).as_str()),
             ("pid", PIA),
             ("goto", &overview),
         ])
@@ -71,7 +57,7 @@ async fn a_session_is_shared_by_two_processes(a: TestServer, b: TestServer) {
     let (_, page) = get(&pia, b.at(&overview)).await;
     let out = pia
         .post(a.at(&format!("{UI}/logout")))
-        .form(&[("csrf", csrf(&page))])
+        .form(&[("csrf", common::csrf_in(&page))])
         .send()
         .await
         .unwrap();

@@ -147,3 +147,21 @@ pub async fn decision(
         .unwrap()
         .to_string()
 }
+
+/// A browser for the portal: keeps cookies, does not follow redirects (the tests do).
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The CSRF token in a portal page's forms.
+pub fn csrf_in(body: &str) -> String {
+    let pattern = regex::Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).unwrap();
+    pattern
+        .captures(body)
+        .map(|c| c[1].to_string())
+        .unwrap_or_else(|| panic!("no CSRF token in:\n{body}"))
+}
