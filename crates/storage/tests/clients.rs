@@ -2,11 +2,9 @@
 #![allow(clippy::unwrap_used)]
 
 use systembruker_domain::clients::{ClientRelation, ProvidedPackage};
-use systembruker_domain::systemuser::SystemUserType;
 use systembruker_storage::{
-    Actor, Approval, ClientDelegationStore, DelegationStore, Grants, HistoryFilter, HistoryStore,
-    NewClientDelegation, NewSystemUser, PipStore, RegisterStore, SqlStore, StoreError,
-    SystemUserKey, SystemUserStore,
+    Actor, ClientDelegationStore, DelegationStore, HistoryFilter, HistoryStore,
+    NewClientDelegation, PipStore, RegisterStore, SqlStore, StoreError, SystemUserStore,
 };
 use uuid::Uuid;
 
@@ -25,29 +23,6 @@ systembruker_storage::storage_tests!(
 
 fn actor(name: &str) -> Actor {
     Actor::named(name)
-}
-
-/// An agent system user of the firm with `external_ref`.
-async fn agent(store: &SqlStore, setup: &Setup, external_ref: &str) -> Uuid {
-    let id = Uuid::new_v4();
-    let user = NewSystemUser {
-        id,
-        key: SystemUserKey {
-            system_id: SYSTEM.into(),
-            org: FIRM.into(),
-            external_ref: external_ref.into(),
-        },
-        owner_party_uuid: setup.firm,
-        integration_title: "SmartRegnskap".into(),
-        user_type: SystemUserType::Agent,
-        access_packages: vec![PACKAGE.into()],
-    };
-    let approval = store
-        .create_system_user(&user, &Grants::default(), &actor("tina"))
-        .await
-        .unwrap();
-    assert!(matches!(approval, Approval::Approved(_)), "{approval:?}");
-    id
 }
 
 fn via_role(client: Uuid) -> NewClientDelegation {
@@ -111,8 +86,8 @@ async fn clients_are_listed_with_their_relations(store: SqlStore) {
 
 async fn removing_the_role_cascades_to_every_agent(store: SqlStore) {
     let setup = setup(&store).await;
-    let first = agent(&store, &setup, "first").await;
-    let second = agent(&store, &setup, "second").await;
+    let first = agent(&store, setup.firm, "first").await.unwrap();
+    let second = agent(&store, setup.firm, "second").await.unwrap();
     for user in [first, second] {
         let added = store
             .add_clients(
@@ -171,7 +146,7 @@ async fn removing_the_role_cascades_to_every_agent(store: SqlStore) {
 
 async fn revoking_the_delegation_cascades(store: SqlStore) {
     let setup = setup(&store).await;
-    let user = agent(&store, &setup, "b2b").await;
+    let user = agent(&store, setup.firm, "b2b").await.unwrap();
     store
         .add_clients(
             user,
@@ -202,7 +177,7 @@ async fn revoking_the_delegation_cascades(store: SqlStore) {
 
 async fn a_delegation_needs_a_live_relation(store: SqlStore) {
     let setup = setup(&store).await;
-    let user = agent(&store, &setup, "none").await;
+    let user = agent(&store, setup.firm, "none").await.unwrap();
     // Client B never gave the firm REGN: the foreign key refuses the row, and the
     // batch is all or nothing, so client A is not added either.
     let result = store
@@ -219,7 +194,7 @@ async fn a_delegation_needs_a_live_relation(store: SqlStore) {
 
 async fn deleting_the_agent_removes_its_clients(store: SqlStore) {
     let setup = setup(&store).await;
-    let user = agent(&store, &setup, "gone").await;
+    let user = agent(&store, setup.firm, "gone").await.unwrap();
     store
         .add_clients(
             user,
@@ -254,7 +229,7 @@ async fn deleting_the_agent_removes_its_clients(store: SqlStore) {
 
 async fn explicit_removal_names_the_actor(store: SqlStore) {
     let setup = setup(&store).await;
-    let user = agent(&store, &setup, "explicit").await;
+    let user = agent(&store, setup.firm, "explicit").await.unwrap();
     store
         .add_clients(
             user,

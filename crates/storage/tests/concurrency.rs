@@ -3,11 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use systembruker_domain::clients::{ClientRelation, ProvidedPackage};
-use systembruker_domain::systemuser::SystemUserType;
 use systembruker_storage::{
-    Actor, Approval, ClientDelegationStore, Grants, HistoryFilter, HistoryStore,
-    NewClientDelegation, NewSystemUser, RegisterStore, SqlStore, StoreResult, SystemUserKey,
-    SystemUserStore,
+    Actor, ClientDelegationStore, HistoryFilter, HistoryStore, NewClientDelegation, RegisterStore,
+    SqlStore, StoreResult,
 };
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -19,27 +17,6 @@ systembruker_storage::storage_tests!(
     concurrent_read_then_write_transactions_all_succeed,
     concurrent_adds_of_one_client_record_it_once,
 );
-
-async fn agent(store: &SqlStore, firm: Uuid, external_ref: &str) -> StoreResult<Uuid> {
-    let id = Uuid::new_v4();
-    let user = NewSystemUser {
-        id,
-        key: SystemUserKey {
-            system_id: SYSTEM.into(),
-            org: FIRM.into(),
-            external_ref: external_ref.into(),
-        },
-        owner_party_uuid: firm,
-        integration_title: "SmartRegnskap".into(),
-        user_type: SystemUserType::Agent,
-        access_packages: vec![PACKAGE.into()],
-    };
-    let approval = store
-        .create_system_user(&user, &Grants::default(), &Actor::named("tina"))
-        .await?;
-    assert!(matches!(approval, Approval::Approved(_)), "{approval:?}");
-    Ok(id)
-}
 
 fn client(client: Uuid, via: ClientRelation) -> NewClientDelegation {
     NewClientDelegation {

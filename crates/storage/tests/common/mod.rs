@@ -6,8 +6,10 @@
 use systembruker_domain::OrgNumber;
 use systembruker_domain::party::{NewParty, NewPartyKind};
 use systembruker_domain::system::RegisteredSystem;
+use systembruker_domain::systemuser::SystemUserType;
 use systembruker_storage::{
-    Actor, DelegationStore, RegisterStore, SqlStore, StoredPackageDelegation, SystemRegisterStore,
+    Actor, Approval, DelegationStore, Grants, NewSystemUser, RegisterStore, SqlStore, StoreResult,
+    StoredPackageDelegation, SystemRegisterStore, SystemUserKey, SystemUserStore,
 };
 use uuid::Uuid;
 
@@ -102,4 +104,26 @@ pub async fn setup(store: &SqlStore) -> Setup {
         .await
         .unwrap();
     setup
+}
+
+/// An approved agent system user of `firm` for SmartCloud's system with `external_ref`.
+pub async fn agent(store: &SqlStore, firm: Uuid, external_ref: &str) -> StoreResult<Uuid> {
+    let id = Uuid::new_v4();
+    let user = NewSystemUser {
+        id,
+        key: SystemUserKey {
+            system_id: SYSTEM.into(),
+            org: FIRM.into(),
+            external_ref: external_ref.into(),
+        },
+        owner_party_uuid: firm,
+        integration_title: "SmartRegnskap".into(),
+        user_type: SystemUserType::Agent,
+        access_packages: vec![PACKAGE.into()],
+    };
+    let approval = store
+        .create_system_user(&user, &Grants::default(), &Actor::named("tina"))
+        .await?;
+    assert!(matches!(approval, Approval::Approved(_)), "{approval:?}");
+    Ok(id)
 }
