@@ -306,8 +306,17 @@ impl Limiters {
     }
 
     pub fn token_address(&self, address: Option<AddressKey>) -> Result<(), Refused> {
+        self.per_address(&self.token_address, address)
+    }
+
+    /// `limit` for the source address; a request without one (no peer known) is not limited.
+    fn per_address(
+        &self,
+        limit: &KeyedLimit<AddressKey>,
+        address: Option<AddressKey>,
+    ) -> Result<(), Refused> {
         match address {
-            Some(key) => self.counted(self.token_address.check(&key)),
+            Some(key) => self.counted(limit.check(&key)),
             None => Ok(()),
         }
     }
@@ -317,17 +326,11 @@ impl Limiters {
     }
 
     pub fn test_login(&self, address: Option<AddressKey>) -> Result<(), Refused> {
-        match address {
-            Some(key) => self.counted(self.test_login.check(&key)),
-            None => Ok(()),
-        }
+        self.per_address(&self.test_login, address)
     }
 
     pub fn portal_login(&self, address: Option<AddressKey>) -> Result<(), Refused> {
-        match address {
-            Some(key) => self.counted(self.portal_login.check(&key)),
-            None => Ok(()),
-        }
+        self.per_address(&self.portal_login, address)
     }
 
     fn blocked(&self) -> std::sync::MutexGuard<'_, HashMap<AddressKey, Instant>> {
