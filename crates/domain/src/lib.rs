@@ -9,7 +9,9 @@ pub mod clients;
 pub mod ids;
 pub mod party;
 pub mod resource;
+pub mod rules;
 pub mod system;
 pub mod systemuser;
 
 pub use ids::{IdError, OrgNumber, PartyIdentifier, PersonNumber};
+pub use rules::RuleError;

@@ -1,8 +1,7 @@
 //! System users, vendor requests and change requests (authentication.md §3, §4, §7): the
 //! statuses, the request rules of §4.3 that need no I/O, and the change-request diff.
 //!
-//! Rule failures carry the reference's `AUTH-000NN` number ([`AuthProblem`]); the HTTP
-//! layer maps the number to its status and title.
+//! Rule failures are [`RuleError`]s, which know their `AUTH-000NN` code and status.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::catalogue::Catalogue;
+use crate::rules::RuleError;
 use crate::system::{AccessPackageRef, RegisteredSystem, Right, UrlParts};
 
 /// Status of a request or change request. All five are stored (the reference computes
@@ -78,92 +78,15 @@ impl SystemUserType {
     }
 }
 
-/// A rule failure with the reference's `AUTH-000NN` number.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthProblem {
-    /// `NN` of `AUTH-000NN`.
-    pub number: u8,
-    pub detail: String,
-    /// Extra members of the problem body, e.g. `notFoundPackages`.
-    pub extensions: Vec<(&'static str, Vec<String>)>,
-}
-
-impl AuthProblem {
-    pub fn new(number: u8, detail: impl Into<String>) -> Self {
-        Self {
-            number,
-            detail: detail.into(),
-            extensions: Vec::new(),
-        }
-    }
-
-    /// Adds an extension member (a list of names) to the problem body.
-    pub fn with(mut self, key: &'static str, values: Vec<String>) -> Self {
-        self.extensions.push((key, values));
-        self
-    }
-
-    /// `AUTH-000NN`.
-    pub fn code(&self) -> String {
-        format!("AUTH-{:05}", self.number)
-    }
-}
-
-/// The reference's problem numbers used by the system-user endpoints.
-pub mod auth {
-    pub const PARTY_NOT_FOUND: u8 = 0;
-    pub const RIGHTS_NOT_FOUND: u8 = 1;
-    pub const SYSTEM_USER_EXISTS: u8 = 4;
-    pub const REQUEST_ACCEPTED: u8 = 6;
-    pub const REQUEST_PENDING: u8 = 7;
-    pub const REQUEST_DENIED: u8 = 8;
-    pub const REQUEST_REJECTED: u8 = 9;
-    pub const REQUEST_NOT_FOUND: u8 = 10;
-    pub const SYSTEM_NOT_FOUND: u8 = 11;
-    pub const REQUEST_NOT_STORED: u8 = 12;
-    pub const STATUS_NOT_NEW: u8 = 13;
-    pub const DELEGATION_CHECK_FAILED: u8 = 14;
-    pub const SYSTEM_USER_NOT_FOUND: u8 = 15;
-    pub const MISSING_ROLE_ACCESS: u8 = 16;
-    pub const MISSING_DELEGATION_ACCESS: u8 = 18;
-    pub const REDIRECT_INVALID: u8 = 21;
-    pub const VENDOR_NOT_IN_TOKEN: u8 = 23;
-    pub const DELETE_NOT_OWNED: u8 = 24;
-    pub const NO_REDIRECT_URLS: u8 = 26;
-    pub const AGENT_REQUEST_NOT_FOUND: u8 = 30;
-    pub const EXPECTED_STANDARD: u8 = 36;
-    pub const PARTY_MISMATCH: u8 = 41;
-    pub const PARTY_MISMATCH_AGENT: u8 = 42;
-    pub const PARTY_UUID_MISSING: u8 = 49;
-    pub const PACKAGE_ACCESS_MISSING: u8 = 53;
-    pub const AGENT_NEEDS_PACKAGE: u8 = 58;
-    pub const NEEDS_RIGHT_OR_PACKAGE: u8 = 59;
-    pub const CHANGE_REQUEST_NOT_NEW: u8 = 61;
-    pub const PACKAGE_NOT_ON_SYSTEM: u8 = 63;
-    pub const PACKAGE_NOT_ASSIGNABLE: u8 = 64;
-    pub const PACKAGE_NOT_DELEGABLE: u8 = 65;
-    pub const NOT_ACCESS_MANAGER: u8 = 66;
-    pub const MISSING_PACKAGE_ACCESS: u8 = 68;
-    pub const RESOURCE_NOT_DELEGABLE: u8 = 70;
-    pub const MASKINPORTEN_SCHEMA: u8 = 71;
-}
-
 /// The status a request must not have when a new one is created for its key (§4.3 step 4).
-pub fn key_status_problem(status: RequestStatus) -> Option<AuthProblem> {
-    let (number, text) = match status {
-        RequestStatus::Accepted => (auth::REQUEST_ACCEPTED, "was accepted"),
-        RequestStatus::New => (auth::REQUEST_PENDING, "is waiting for approval"),
-        RequestStatus::Denied => (auth::REQUEST_DENIED, "was denied"),
-        RequestStatus::Rejected => (
-            auth::REQUEST_REJECTED,
-            "was rejected; delete it to ask again",
-        ),
-        _ => return None,
-    };
-    Some(AuthProblem::new(
-        number,
-        format!("a request for this system, organisation and external reference {text}"),
-    ))
+pub fn key_status_problem(status: RequestStatus) -> Option<RuleError> {
+    match status {
+        RequestStatus::Accepted
+        | RequestStatus::New
+        | RequestStatus::Denied
+        | RequestStatus::Rejected => Some(RuleError::KeyTaken { status }),
+        _ => None,
+    }
 }
 
 /// §4.3 step 6: an empty redirect URL is no redirect; otherwise the system must allow
@@ -172,18 +95,14 @@ pub fn key_status_problem(status: RequestStatus) -> Option<AuthProblem> {
 pub fn check_redirect_url(
     redirect: Option<&str>,
     system: &RegisteredSystem,
-) -> Result<(), AuthProblem> {
+) -> Result<(), RuleError> {
     let Some(redirect) = redirect.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(());
     };
     if system.allowed_redirect_urls.is_empty() {
-        return Err(AuthProblem::new(
-            auth::NO_REDIRECT_URLS,
-            format!(
-                "system {} has no allowed redirect URLs; the vendor must add one first",
-                system.id
-            ),
-        ));
+        return Err(RuleError::NoRedirectUrls {
+            system: system.id.to_string(),
+        });
     }
     let wanted = UrlParts::parse(redirect);
     let allowed = system
@@ -194,12 +113,9 @@ pub fn check_redirect_url(
     if allowed {
         Ok(())
     } else {
-        Err(AuthProblem::new(
-            auth::REDIRECT_INVALID,
-            format!(
-                "redirectUrl {redirect:?} does not match any of the system's allowed redirect URLs"
-            ),
-        ))
+        Err(RuleError::RedirectNotAllowed {
+            redirect: redirect.to_string(),
+        })
     }
 }
 
@@ -209,22 +125,16 @@ pub fn check_standard_request(
     rights: Option<&[Right]>,
     packages: Option<&[AccessPackageRef]>,
     system: &RegisteredSystem,
-) -> Result<(), AuthProblem> {
+) -> Result<(), RuleError> {
     match (rights, packages) {
         (None, None) => {
-            return Err(AuthProblem::new(
-                auth::RIGHTS_NOT_FOUND,
-                "the request names neither rights nor accessPackages",
-            ));
+            return Err(RuleError::NothingRequested);
         }
         (r, p)
             if r.is_none_or(<[Right]>::is_empty)
                 && p.is_none_or(<[AccessPackageRef]>::is_empty) =>
         {
-            return Err(AuthProblem::new(
-                auth::NEEDS_RIGHT_OR_PACKAGE,
-                "the request must name at least one right or access package",
-            ));
+            return Err(RuleError::NeedsRightOrPackage);
         }
         _ => {}
     }
@@ -232,7 +142,7 @@ pub fn check_standard_request(
 }
 
 /// Every requested right must equal one of the system's rights.
-pub fn check_rights_subset(rights: &[Right], system: &RegisteredSystem) -> Result<(), AuthProblem> {
+pub fn check_rights_subset(rights: &[Right], system: &RegisteredSystem) -> Result<(), RuleError> {
     let offered: Vec<_> = system.rights.iter().map(Right::resource_key).collect();
     let missing: Vec<String> = rights
         .iter()
@@ -240,15 +150,10 @@ pub fn check_rights_subset(rights: &[Right], system: &RegisteredSystem) -> Resul
         .map(right_label)
         .collect();
     if rights.len() > system.rights.len() || !missing.is_empty() {
-        return Err(AuthProblem::new(
-            auth::RIGHTS_NOT_FOUND,
-            format!(
-                "rights not offered by system {}: {}",
-                system.id,
-                missing.join(", ")
-            ),
-        )
-        .with("notFoundRights", missing));
+        return Err(RuleError::RightsNotOffered {
+            system: system.id.to_string(),
+            missing,
+        });
     }
     Ok(())
 }
@@ -272,7 +177,7 @@ pub fn check_packages(
     system: &RegisteredSystem,
     kind: SystemUserType,
     catalogue: &Catalogue,
-) -> Result<Vec<String>, AuthProblem> {
+) -> Result<Vec<String>, RuleError> {
     let offered = system.package_codes(catalogue);
     let mut not_found = Vec::new();
     let mut not_allowed = Vec::new();
@@ -296,31 +201,16 @@ pub fn check_packages(
         codes.push(found.code.clone());
     }
     if !not_found.is_empty() {
-        return Err(AuthProblem::new(
-            auth::PACKAGE_NOT_ON_SYSTEM,
-            format!(
-                "access packages not offered by system {}: {}",
-                system.id,
-                not_found.join(", ")
-            ),
-        )
-        .with("notFoundPackages", not_found));
+        return Err(RuleError::PackagesNotOffered {
+            system: system.id.to_string(),
+            missing: not_found,
+        });
     }
     if !not_allowed.is_empty() {
-        let (number, why) = match kind {
-            SystemUserType::Standard => (
-                auth::PACKAGE_NOT_ASSIGNABLE,
-                "cannot be given to a standard system user (not assignable)",
-            ),
-            SystemUserType::Agent => (
-                auth::PACKAGE_NOT_DELEGABLE,
-                "cannot be delegated to an agent system user (not delegable)",
-            ),
-        };
-        return Err(
-            AuthProblem::new(number, format!("{}: {why}", not_allowed.join(", ")))
-                .with("notDelegablePackages", not_allowed),
-        );
+        return Err(RuleError::PackagesNotAllowed {
+            packages: not_allowed,
+            agent: kind == SystemUserType::Agent,
+        });
     }
     codes.dedup();
     Ok(codes)
@@ -437,16 +327,16 @@ mod tests {
         assert_eq!(
             check_redirect_url(Some("https://evil.example/receipt"), &s)
                 .unwrap_err()
-                .number,
-            auth::REDIRECT_INVALID
+                .number(),
+            21
         );
         let mut none = s.clone();
         none.allowed_redirect_urls.clear();
         assert_eq!(
             check_redirect_url(Some("https://smartcloud.example/receipt"), &none)
                 .unwrap_err()
-                .number,
-            auth::NO_REDIRECT_URLS
+                .number(),
+            26
         );
     }
 
@@ -456,19 +346,19 @@ mod tests {
         let right = [Right::on_resource("ske-krav-og-betalinger")];
         assert_eq!(check_standard_request(Some(&right), None, &s), Ok(()));
         assert_eq!(
-            check_standard_request(None, None, &s).unwrap_err().number,
-            auth::RIGHTS_NOT_FOUND
+            check_standard_request(None, None, &s).unwrap_err().number(),
+            1
         );
         assert_eq!(
             check_standard_request(Some(&[]), Some(&[]), &s)
                 .unwrap_err()
-                .number,
-            auth::NEEDS_RIGHT_OR_PACKAGE
+                .number(),
+            59
         );
         let other = [Right::on_resource("something-else")];
         let err = check_standard_request(Some(&other), None, &s).unwrap_err();
-        assert_eq!(err.number, auth::RIGHTS_NOT_FOUND);
-        assert!(err.detail.contains("something-else"));
+        assert_eq!(err.number(), 1);
+        assert!(err.to_string().contains("something-else"));
     }
 
     #[test]
@@ -486,30 +376,36 @@ mod tests {
         assert_eq!(
             check_packages(&client_only, &s, SystemUserType::Standard, c)
                 .unwrap_err()
-                .number,
-            auth::PACKAGE_NOT_ASSIGNABLE
+                .number(),
+            64
         );
         assert!(check_packages(&client_only, &s, SystemUserType::Agent, c).is_ok());
         let not_offered = [AccessPackageRef::new("tilgangsstyrer")];
         let err = check_packages(&not_offered, &s, SystemUserType::Standard, c).unwrap_err();
-        assert_eq!(err.number, auth::PACKAGE_NOT_ON_SYSTEM);
-        assert_eq!(err.extensions[0].0, "notFoundPackages");
+        assert_eq!(err.number(), 63);
+        assert_eq!(err.extensions()[0].0, "notFoundPackages");
     }
 
     #[test]
     fn key_statuses_map_to_their_codes() {
         assert_eq!(
-            key_status_problem(RequestStatus::Accepted).unwrap().number,
+            key_status_problem(RequestStatus::Accepted)
+                .unwrap()
+                .number(),
             6
         );
-        assert_eq!(key_status_problem(RequestStatus::New).unwrap().number, 7);
-        assert_eq!(key_status_problem(RequestStatus::Denied).unwrap().number, 8);
+        assert_eq!(key_status_problem(RequestStatus::New).unwrap().number(), 7);
         assert_eq!(
-            key_status_problem(RequestStatus::Rejected).unwrap().number,
+            key_status_problem(RequestStatus::Denied).unwrap().number(),
+            8
+        );
+        assert_eq!(
+            key_status_problem(RequestStatus::Rejected)
+                .unwrap()
+                .number(),
             9
         );
         assert_eq!(key_status_problem(RequestStatus::Timedout), None);
-        assert_eq!(AuthProblem::new(4, "x").code(), "AUTH-00004");
     }
 
     #[test]

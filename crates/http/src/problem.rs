@@ -3,8 +3,10 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use systembruker_domain::IdError;
+use systembruker_app::AppError;
 use systembruker_domain::resource::FieldError;
+use systembruker_domain::system::ValidationFailure;
+use systembruker_domain::{IdError, RuleError};
 use systembruker_storage::StoreError;
 
 tokio::task_local! {
@@ -177,6 +179,56 @@ impl From<Vec<FieldError>> for ApiError {
                 })
                 .collect(),
         )
+    }
+}
+
+/// The one place where a rule's refusal becomes problem JSON: its code, status, title,
+/// message and the lists it carries.
+impl From<RuleError> for ApiError {
+    fn from(rule: RuleError) -> Self {
+        let status = StatusCode::from_u16(rule.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut error = Self::new(status, &rule.code(), rule.title()).detail(rule.to_string());
+        for (key, value) in rule.extensions() {
+            error = error.extension(key, value);
+        }
+        error
+    }
+}
+
+/// Validation failures of the system register: `STD-00000` listing each `AUTH.VLD-000NN`.
+impl From<Vec<ValidationFailure>> for ApiError {
+    fn from(failures: Vec<ValidationFailure>) -> Self {
+        Self::validation(
+            failures
+                .into_iter()
+                .map(|f| ValidationError {
+                    code: f.code.to_string(),
+                    title: f.title,
+                    paths: f.paths,
+                    detail: None,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A use case's error as problem JSON.
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Rule(rule) => rule.into(),
+            AppError::Validation(failures) => failures.into(),
+            AppError::InvalidField {
+                code,
+                path,
+                message,
+            } => Self::invalid_field(code, &path, message),
+            AppError::BadRequest(detail) => Self::bad_request(detail),
+            AppError::Forbidden(detail) => Self::forbidden(detail),
+            AppError::NotFound(detail) => Self::not_found(detail),
+            AppError::Conflict(detail) => Self::conflict(detail),
+            AppError::Store(store) => store.into(),
+        }
     }
 }
 

@@ -81,6 +81,8 @@ pub type ListCache<T> = VersionedCache<Uuid, Arc<Vec<T>>>;
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
+    /// The application layer: the use cases run against it.
+    pub app: systembruker_app::App,
     pub store: Arc<dyn Store>,
     pub catalogue: &'static Catalogue,
     pub config: Arc<Config>,
@@ -138,7 +140,16 @@ impl AppState {
             &config.rate_limits,
             metrics.refusals(),
         ));
+        let app = systembruker_app::App::new(
+            store.clone(),
+            catalogue,
+            systembruker_app::Settings {
+                public_url: config.public_url.clone(),
+                request_timeout_days: config.request_timeout_days,
+            },
+        );
         Self {
+            app,
             limits,
             store,
             catalogue,

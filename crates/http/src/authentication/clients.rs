@@ -15,6 +15,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use systembruker_domain::RuleError;
 use systembruker_domain::clients::{ClientRelation, ProvidedPackage, plan_client, plan_self};
 use systembruker_domain::party::Party;
 use systembruker_domain::systemuser::SystemUserType;
@@ -274,17 +275,11 @@ pub(crate) async fn plan_for(
     .map_err(catalogue_mismatch)?;
     match plan {
         Ok(packages) => Ok(NewClientDelegation { client, packages }),
-        Err(missing) => Err(super::auth_problem(
-            systembruker_domain::systemuser::AuthProblem::new(
-                80,
-                format!(
-                    "{} does not provide every access package of the system user: missing {}",
-                    candidate.name,
-                    missing.join(", ")
-                ),
-            )
-            .with("missingPackages", missing.clone()),
-        )),
+        Err(missing) => Err(RuleError::ClientLacksPackages {
+            client: candidate.name.clone(),
+            missing,
+        }
+        .into()),
     }
 }
 

@@ -16,9 +16,9 @@ pub(crate) mod systemusers;
 use axum::http::StatusCode;
 use serde::Serialize;
 use systembruker_domain::OrgNumber;
+use systembruker_domain::RuleError;
 use systembruker_domain::party::Party;
 use systembruker_domain::system::ValidationFailure;
-use systembruker_domain::systemuser::AuthProblem;
 use systembruker_storage::Actor;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::problem::{ApiError, ApiResult, ValidationError};
+use crate::problem::{ApiError, ApiResult};
 
 pub use systemusers::SystemUserDto;
 
@@ -140,34 +140,20 @@ fn problem_status(number: u8) -> (StatusCode, &'static str) {
     }
 }
 
-/// Renders an `AUTH-000NN` problem with its extensions.
-pub(crate) fn auth_problem(problem: AuthProblem) -> ApiError {
-    let (status, title) = problem_status(problem.number);
-    let mut error = ApiError::new(status, &problem.code(), title).detail(problem.detail);
-    for (key, values) in problem.extensions {
-        error = error.extension(key, serde_json::json!(values));
-    }
-    error
+/// Renders a rule's refusal (kept while call sites move to `?` on [`RuleError`]).
+pub(crate) fn auth_problem(problem: RuleError) -> ApiError {
+    problem.into()
 }
 
-/// Shorthand for a problem without extensions.
+/// LEGACY, to be removed by the service-layer work: a problem by bare number.
 pub(crate) fn problem(number: u8, detail: impl Into<String>) -> ApiError {
-    auth_problem(AuthProblem::new(number, detail))
+    let (status, title) = problem_status(number);
+    ApiError::new(status, &format!("AUTH-{number:05}"), title).detail(detail)
 }
 
 /// A validation problem (`STD-00000`) listing every `AUTH.VLD-000NN` failure.
 pub(crate) fn validation(failures: Vec<ValidationFailure>) -> ApiError {
-    ApiError::validation(
-        failures
-            .into_iter()
-            .map(|f| ValidationError {
-                code: f.code.to_string(),
-                title: f.title,
-                paths: f.paths,
-                detail: None,
-            })
-            .collect(),
-    )
+    failures.into()
 }
 
 /// The vendor a Maskinporten token was issued to (`consumer`), else AUTH-00023 (401).

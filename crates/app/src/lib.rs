@@ -1,0 +1,54 @@
+//! The application layer of systembruker: one module per use-case area, below the HTTP
+//! API and the portal, above the domain rules, the policy engine, storage and the token
+//! service.
+//!
+//! A use case takes typed values (an `OrgNumber`, a system user's id, the [`Caller`]),
+//! checks who calls and for whom, applies the domain's rules, calls storage, and returns
+//! a domain result or an [`AppError`]. It knows nothing of HTTP: the API and the portal
+//! parse their input, call a use case and map its result (see docs/architecture.md).
+
+mod caller;
+mod error;
+
+use std::sync::Arc;
+
+use systembruker_domain::catalogue::Catalogue;
+use systembruker_storage::Store;
+
+pub use caller::{ADMIN_SCOPE, Caller};
+pub use error::{AppError, AppResult};
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The URL the platform is reached at, e.g. `http://localhost:8080` (no trailing slash).
+    pub public_url: String,
+    /// A system-user request not answered within this many days becomes `Timedout`.
+    pub request_timeout_days: u32,
+}
+
+impl Settings {
+    /// Requests created before this moment (unix milliseconds) have timed out.
+    pub fn request_cutoff_millis(&self, now_millis: i64) -> i64 {
+        now_millis - i64::from(self.request_timeout_days) * 24 * 3600 * 1000
+    }
+}
+
+/// What every use case works with: storage, the catalogue of roles and access packages,
+/// and the settings. Cheap to clone (shared parts).
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub catalogue: &'static Catalogue,
+    pub settings: Arc<Settings>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, catalogue: &'static Catalogue, settings: Settings) -> Self {
+        Self {
+            store,
+            catalogue,
+            settings: Arc::new(settings),
+        }
+    }
+}
