@@ -3,6 +3,7 @@
 //! (`http/src/problem.rs`); the portal shows the text behind its message key.
 
 use systembruker_domain::RuleError;
+use systembruker_domain::catalogue::DelegationCheck;
 use systembruker_domain::system::ValidationFailure;
 use systembruker_storage::StoreError;
 
@@ -37,6 +38,15 @@ pub enum AppError {
     /// Storage failed or refused (mapped by the kind of failure).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Our own data or engine failed in a way the caller cannot fix (500).
+    #[error("{0}")]
+    Internal(String),
+    /// The caller may not delegate the package (403), with the check that says why.
+    #[error("{detail}")]
+    MayNotDelegate {
+        detail: String,
+        check: Box<DelegationCheck>,
+    },
 }
 
 pub type AppResult<T> = Result<T, AppError>;

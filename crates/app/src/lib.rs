@@ -7,7 +7,10 @@
 //! a domain result or an [`AppError`]. It knows nothing of HTTP: the API and the portal
 //! parse their input, call a use case and map its result (see docs/architecture.md).
 
+pub mod access;
 mod caller;
+pub mod changerequests;
+pub mod delegations;
 mod error;
 
 use std::sync::Arc;
@@ -41,14 +44,22 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub catalogue: &'static Catalogue,
     pub settings: Arc<Settings>,
+    /// The policy decision point the access checks ask.
+    pub pdp: Arc<dyn access::Pdp>,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, catalogue: &'static Catalogue, settings: Settings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        catalogue: &'static Catalogue,
+        settings: Settings,
+        pdp: Arc<dyn access::Pdp>,
+    ) -> Self {
         Self {
             store,
             catalogue,
             settings: Arc::new(settings),
+            pdp,
         }
     }
 }

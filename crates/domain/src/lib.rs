@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 pub mod clients;
+pub mod delegation;
 pub mod ids;
 pub mod party;
 pub mod resource;

@@ -1,21 +1,17 @@
 //! End-user delegation API in the reference's style (authorization.md §0, §4):
 //! business-to-business package delegation (`enduser/connections/accesspackages`) and
-//! the delegation checks for packages and resource rights.
+//! the delegation checks for packages and resource rights. The use cases are
+//! `systembruker_app::delegations`; here the query is parsed and the answer shaped.
 //!
 //! Every route needs an end-user token (scope `altinn:portal/enduser` and a `pid`).
-//! Listing a party's delegations needs the PDP to permit `read`, changing them `write`,
-//! on the system resource `altinn_access_management` for the party; a delegation check
-//! only answers about the caller.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Serialize;
-use systembruker_domain::catalogue::{
-    AccessPackage, DelegationCheck, PackageRef, Reason, can_delegate,
-};
-use systembruker_domain::resource::ResourceType;
-use systembruker_domain::{PartyIdentifier, PersonNumber};
-use systembruker_storage::{DelegationFilter, StoredPackageDelegation, SubjectFacts, now_millis};
+use systembruker_app::delegations::{self, DelegationArgs, ListQuery, Param};
+use systembruker_domain::catalogue::{DelegationCheck, PackageRef, Reason};
+use systembruker_domain::delegation::{self as rule};
+use systembruker_storage::StoredPackageDelegation;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,11 +19,8 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{EndUserScope, Scoped};
-use crate::authentication::access::{Action, permitted};
-use crate::pdp::Enrichment;
 use crate::problem::{ApiError, ApiResult};
-use crate::resources::{AttributeMatch, PolicyRight, rights_of};
-use crate::system_resources::ACCESS_MANAGEMENT;
+use crate::resources::{AttributeMatch, PolicyRight};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -58,79 +51,9 @@ fn required<'p>(params: &'p Params, name: &str) -> ApiResult<&'p str> {
     })
 }
 
-/// The logged-in person's party uuid; other callers are refused.
-async fn caller_party(state: &AppState, caller: &Scoped<EndUserScope>) -> ApiResult<Uuid> {
-    let pid: &PersonNumber = caller.pid.as_ref().ok_or_else(|| {
-        ApiError::forbidden("this endpoint needs an end-user token (a logged-in person)")
-    })?;
-    let person = state
-        .store
-        .person(pid)
-        .await?
-        .ok_or_else(|| ApiError::forbidden("the logged-in person is not in the register"))?;
-    Ok(person.uuid)
-}
-
-/// `changed_by` for the caller: the user id when the token has one, else the party.
-fn audit_name(caller: &Scoped<EndUserScope>, party: Uuid) -> String {
-    match caller.user_id {
-        Some(_) => caller.audit_name(),
-        None => format!("party:{party}"),
-    }
-}
-
-/// A party given as party uuid, organisation number or person number.
-async fn resolve_party(state: &AppState, name: &str, value: &str) -> ApiResult<Uuid> {
-    let party = if let Ok(uuid) = Uuid::parse_str(value) {
-        state.store.party_by_uuid(uuid).await?
-    } else {
-        let id = PartyIdentifier::parse(value).map_err(|_| {
-            ApiError::invalid_field(
-                "STD-00010",
-                name,
-                format!(
-                    "{name} must be a party uuid, an organisation number or a person number; got {value:?}"
-                ),
-            )
-        })?;
-        match id {
-            PartyIdentifier::Org(org) => state.store.organization(&org).await?,
-            PartyIdentifier::Person(pid) => state.store.person(&pid).await?,
-        }
-    };
-    party.map(|p| p.uuid).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "the party in {name} ({value}) is not in the register"
-        ))
-    })
-}
-
-fn package<'c>(state: &'c AppState, name: &str, value: &str) -> ApiResult<&'c AccessPackage> {
-    state.catalogue.package(value).map_err(|_| {
-        ApiError::invalid_field(
-            "DelegationCheckFailureInvalidPackage",
-            name,
-            format!("{value} is not an access package (give its URN, code or id)"),
-        )
-    })
-}
-
-/// Refuses a caller the PDP does not let read (`Action::Read`) or change
-/// (`Action::Write`) `party`'s access: the system resource `altinn_access_management`,
-/// as the system-user routes. A person always acts for themselves.
-async fn check_acts_for(
-    state: &AppState,
-    caller: Uuid,
-    party: Uuid,
-    action: Action,
-) -> ApiResult<()> {
-    if caller == party || permitted(state, caller, party, ACCESS_MANAGEMENT, action).await? {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(format!(
-        "you do not manage access for party {party}: that needs {} on {ACCESS_MANAGEMENT} (the tilgangsstyrer or hovedadministrator package, or a role such as daglig leder)",
-        action.as_str()
-    )))
+/// A parameter as the use cases take it.
+fn arg(params: &Params, name: &'static str) -> Param {
+    Param::new(name, param(params, name))
 }
 
 /// A stored package delegation, with the package named in full.
@@ -162,28 +85,6 @@ impl PackageDelegationDto {
     }
 }
 
-/// The caller, the party they act for, and the PIP's facts about the two.
-struct Acting {
-    caller: Uuid,
-    party: Uuid,
-    facts: SubjectFacts,
-}
-
-async fn acting(
-    state: &AppState,
-    caller: &Scoped<EndUserScope>,
-    params: &Params,
-) -> ApiResult<Acting> {
-    let me = caller_party(state, caller).await?;
-    let party = resolve_party(state, "party", required(params, "party")?).await?;
-    let facts = state.store.subject_facts(me, party).await?;
-    Ok(Acting {
-        caller: me,
-        party,
-        facts,
-    })
-}
-
 #[utoipa::path(get, path = "/accessmanagement/api/v1/enduser/connections/accesspackages",
     tag = "accessmanagement",
     params(("party" = String, Query, description = "The party acted for: uuid, org number or person number"),
@@ -196,76 +97,28 @@ async fn list_delegations(
     caller: Scoped<EndUserScope>,
     Query(params): Query<Params>,
 ) -> ApiResult<axum::Json<Vec<PackageDelegationDto>>> {
-    let acting = acting(&state, &caller, &params).await?;
-    check_acts_for(&state, acting.caller, acting.party, Action::Read).await?;
-    let from = optional_party(&state, &params, "from").await?;
-    let to = optional_party(&state, &params, "to").await?;
-    let package_code = match param(&params, "package") {
-        Some(value) => Some(package(&state, "package", value)?.code.clone()),
-        None => None,
+    let query = ListQuery {
+        party: arg(&params, "party"),
+        from: arg(&params, "from"),
+        to: arg(&params, "to"),
+        package: arg(&params, "package"),
     };
-    // Without from/to: what the party gave and what it received.
-    let filters = match (from, to) {
-        (None, None) => vec![(Some(acting.party), None), (None, Some(acting.party))],
-        (from, to) => {
-            if from != Some(acting.party) && to != Some(acting.party) {
-                return Err(ApiError::invalid_field(
-                    "STD-00014",
-                    "party",
-                    "from or to must be the party you act for",
-                ));
-            }
-            vec![(from, to)]
-        }
-    };
-    let mut out = Vec::new();
-    for (from, to) in filters {
-        let filter = DelegationFilter {
-            from,
-            to,
-            package_code: package_code.clone(),
-        };
-        for stored in state.store.package_delegations(&filter).await? {
-            out.push(PackageDelegationDto::new(&state, stored)?);
-        }
-    }
-    Ok(axum::Json(out))
-}
-
-async fn optional_party(state: &AppState, params: &Params, name: &str) -> ApiResult<Option<Uuid>> {
-    match param(params, name) {
-        Some(value) => Ok(Some(resolve_party(state, name, value).await?)),
-        None => Ok(None),
-    }
+    let stored = delegations::list(&state.app, &caller, &query).await?;
+    let dtos = stored
+        .into_iter()
+        .map(|d| PackageDelegationDto::new(&state, d))
+        .collect::<ApiResult<_>>()?;
+    Ok(axum::Json(dtos))
 }
 
 /// The delegation a POST or DELETE names: from (default: the party) → to, package.
-async fn named_delegation(
-    state: &AppState,
-    acting: &Acting,
-    params: &Params,
-) -> ApiResult<(Uuid, Uuid, &'static AccessPackage)> {
-    let from = optional_party(state, params, "from")
-        .await?
-        .unwrap_or(acting.party);
-    let to = resolve_party(state, "to", required(params, "to")?).await?;
-    let catalogue: &'static systembruker_domain::catalogue::Catalogue = state.catalogue;
-    let value = required(params, "package")?;
-    let package = catalogue.package(value).map_err(|_| {
-        ApiError::invalid_field(
-            "DelegationCheckFailureInvalidPackage",
-            "package",
-            format!("{value} is not an access package (give its URN, code or id)"),
-        )
-    })?;
-    if from == to {
-        return Err(ApiError::invalid_field(
-            "STD-00014",
-            "to",
-            "a party cannot delegate to itself",
-        ));
+fn delegation_args(params: &Params) -> DelegationArgs {
+    DelegationArgs {
+        party: arg(params, "party"),
+        from: arg(params, "from"),
+        to: arg(params, "to"),
+        package: arg(params, "package"),
     }
-    Ok((from, to, package))
 }
 
 #[utoipa::path(post, path = "/accessmanagement/api/v1/enduser/connections/accesspackages",
@@ -284,73 +137,17 @@ async fn add_delegation(
     caller: Scoped<EndUserScope>,
     Query(params): Query<Params>,
 ) -> ApiResult<(StatusCode, axum::Json<PackageDelegationDto>)> {
-    let acting = acting(&state, &caller, &params).await?;
-    check_acts_for(&state, acting.caller, acting.party, Action::Write).await?;
-    let (from, to, package) = named_delegation(&state, &acting, &params).await?;
-    if from != acting.party {
-        return Err(ApiError::invalid_field(
-            "STD-00014",
-            "from",
-            "you can only delegate from the party you act for",
-        ));
-    }
-    let check = can_delegate(
-        state.catalogue,
-        acting.caller,
-        from,
-        &package.code,
-        &acting.facts,
-    )
-    .map_err(|e| ApiError::internal(e.to_string()))?;
-    if !check.result {
-        return Err(ApiError::forbidden(format!(
-            "you may not delegate {} for this party",
-            package.urn
-        ))
-        .extension(
-            "delegationCheck",
-            serde_json::to_value(&check).unwrap_or_default(),
-        ));
-    }
-    let can_pass_on = match param(&params, "canDelegate") {
-        None => false,
-        Some(v) => v.parse::<bool>().map_err(|_| {
-            ApiError::invalid_field(
-                "STD-00010",
-                "canDelegate",
-                "canDelegate must be true or false",
-            )
-        })?,
-    };
-    let stored = StoredPackageDelegation {
-        from,
-        to,
-        package_code: package.code.clone(),
-        can_delegate: can_pass_on,
-        created_at: now_millis(),
-        created_by: audit_name(&caller, acting.caller),
-    };
-    let created = state.store.add_package_delegation(&stored).await?;
+    let args = delegation_args(&params);
+    let can_pass_on = arg(&params, "canDelegate");
+    let (created, stored) = delegations::add(&state.app, &caller, &args, &can_pass_on).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let filter = DelegationFilter {
-        from: Some(from),
-        to: Some(to),
-        package_code: Some(package.code.clone()),
-    };
-    let current = state
-        .store
-        .package_delegations(&filter)
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or(stored);
     Ok((
         status,
-        axum::Json(PackageDelegationDto::new(&state, current)?),
+        axum::Json(PackageDelegationDto::new(&state, stored)?),
     ))
 }
 
@@ -367,29 +164,8 @@ async fn remove_delegation(
     caller: Scoped<EndUserScope>,
     Query(params): Query<Params>,
 ) -> ApiResult<StatusCode> {
-    let acting = acting(&state, &caller, &params).await?;
-    check_acts_for(&state, acting.caller, acting.party, Action::Write).await?;
-    let (from, to, package) = named_delegation(&state, &acting, &params).await?;
-    if acting.party != from && acting.party != to {
-        return Err(ApiError::invalid_field(
-            "STD-00014",
-            "party",
-            "the party you act for must be the giver or the receiver",
-        ));
-    }
-    let who = audit_name(&caller, acting.caller);
-    if state
-        .store
-        .remove_package_delegation(from, to, &package.code, &who)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!(
-            "{from} has not delegated {} to {to}",
-            package.urn
-        )))
-    }
+    delegations::remove(&state.app, &caller, &delegation_args(&params)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/accessmanagement/api/v1/enduser/connections/accesspackages/delegationcheck",
@@ -404,8 +180,7 @@ async fn package_delegation_check(
     caller: Scoped<EndUserScope>,
     Query(params): Query<Params>,
 ) -> ApiResult<axum::Json<Vec<DelegationCheck>>> {
-    let acting = acting(&state, &caller, &params).await?;
-    let wanted: Vec<&str> = params
+    let wanted: Vec<String> = params
         .iter()
         .filter(|(key, _)| {
             key.eq_ignore_ascii_case("packages") || key.eq_ignore_ascii_case("package")
@@ -413,31 +188,15 @@ async fn package_delegation_check(
         .flat_map(|(_, value)| value.split(','))
         .map(str::trim)
         .filter(|v| !v.is_empty())
+        .map(str::to_string)
         .collect();
-    if wanted.is_empty() {
-        return Err(ApiError::invalid_field(
-            "STD-00013",
-            "packages",
-            "name at least one package in the query parameter packages",
-        ));
-    }
-    let mut checks = Vec::with_capacity(wanted.len());
-    for value in wanted {
-        let package = package(&state, "packages", value)?;
-        let check = can_delegate(
-            state.catalogue,
-            acting.caller,
-            acting.party,
-            &package.code,
-            &acting.facts,
-        )
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-        checks.push(check);
-    }
+    let party = arg(&params, "party");
+    let checks = delegations::package_checks(&state.app, &caller, &party, &wanted).await?;
     Ok(axum::Json(checks))
 }
 
-/// The reference's `DelegationCheckReasonCode` values we produce.
+/// The reference's `DelegationCheckReasonCode` values we produce (the API's copy of
+/// `systembruker_domain::delegation::ReasonCode`, with its schema).
 #[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
 pub enum ReasonCode {
     RoleAccess,
@@ -476,13 +235,29 @@ pub struct RightReason {
     pub paths: Vec<Reason>,
 }
 
-impl RightReason {
-    fn code(code: ReasonCode) -> Self {
+impl From<rule::ReasonCode> for ReasonCode {
+    fn from(code: rule::ReasonCode) -> Self {
+        use rule::ReasonCode as R;
+        match code {
+            R::RoleAccess => Self::RoleAccess,
+            R::DelegationAccess => Self::DelegationAccess,
+            R::MissingRoleAccess => Self::MissingRoleAccess,
+            R::MissingDelegationAccess => Self::MissingDelegationAccess,
+            R::PackageAccess => Self::PackageAccess,
+            R::MissingPackageAccess => Self::MissingPackageAccess,
+            R::ResourceNotDelegable => Self::ResourceNotDelegable,
+            R::ResourceIsMaskinPortenSchema => Self::ResourceIsMaskinPortenSchema,
+        }
+    }
+}
+
+impl From<rule::RightReason> for RightReason {
+    fn from(reason: rule::RightReason) -> Self {
         Self {
-            code,
-            role_code: None,
-            package: None,
-            paths: Vec::new(),
+            code: reason.code.into(),
+            role_code: reason.role_code,
+            package: reason.package,
+            paths: reason.paths,
         }
     }
 }
@@ -516,50 +291,21 @@ async fn resource_delegation_check(
     Query(params): Query<Params>,
 ) -> ApiResult<axum::Json<ResourceCheck>> {
     let resource_id = required(&params, "resource")?.to_string();
-    let acting = acting(&state, &caller, &params).await?;
-    let resource = state
-        .store
-        .resource(&resource_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("resource {resource_id:?} does not exist")))?
-        .resource;
-    let rights = rights_of(&state, &resource_id).await?;
-    let enrichment = Enrichment::from_facts(state.catalogue, acting.facts.clone())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let blocked = if !resource.delegable {
-        Some(ReasonCode::ResourceNotDelegable)
-    } else if resource.resource_type == ResourceType::MaskinportenSchema {
-        Some(ReasonCode::ResourceIsMaskinPortenSchema)
-    } else {
-        None
-    };
-    let mut checks = Vec::with_capacity(rights.len());
-    for right in &rights {
-        let reasons = match blocked {
-            Some(code) => vec![RightReason::code(code)],
-            None => right_reasons(
-                &state,
-                (acting.caller, acting.party, &acting.facts),
-                &enrichment,
-                &resource_id,
-                right,
-            )?,
-        };
-        checks.push(right_check(right, reasons));
-    }
+    let party = arg(&params, "party");
+    let checks = delegations::resource_check(&state.app, &caller, &party, &resource_id).await?;
+    let rights = checks
+        .into_iter()
+        .map(|(right, reasons)| right_check(&PolicyRight::new(&right), reasons))
+        .collect();
     Ok(axum::Json(ResourceCheck {
         resource: resource_id,
-        rights: checks,
+        rights,
     }))
 }
 
-fn right_check(right: &PolicyRight, reasons: Vec<RightReason>) -> RightCheck {
-    let granting = [
-        ReasonCode::RoleAccess,
-        ReasonCode::PackageAccess,
-        ReasonCode::DelegationAccess,
-    ];
-    let result = reasons.iter().any(|r| granting.contains(&r.code));
+fn right_check(right: &PolicyRight, reasons: Vec<rule::RightReason>) -> RightCheck {
+    let result = reasons.iter().any(|r| r.code.grants());
+    let reasons: Vec<RightReason> = reasons.into_iter().map(RightReason::from).collect();
     let mut reason_codes: Vec<ReasonCode> = reasons.iter().map(|r| r.code).collect();
     reason_codes.dedup();
     RightCheck {
@@ -573,55 +319,4 @@ fn right_check(right: &PolicyRight, reasons: Vec<RightReason>) -> RightCheck {
         reason_codes,
         reasons,
     }
-}
-
-/// Why `user` may delegate the right for `party` (role, package, direct delegation), or
-/// why not. The delegation-check endpoint and system-user approval both decide by this.
-pub(crate) fn right_reasons(
-    state: &AppState,
-    (user, party, facts): (Uuid, Uuid, &SubjectFacts),
-    enrichment: &Enrichment,
-    resource_id: &str,
-    right: &PolicyRight,
-) -> ApiResult<Vec<RightReason>> {
-    let mut reasons = Vec::new();
-    for code in &right.role_codes {
-        if enrichment
-            .role_codes
-            .iter()
-            .any(|held| held.eq_ignore_ascii_case(code))
-        {
-            reasons.push(RightReason {
-                role_code: Some(code.clone()),
-                ..RightReason::code(ReasonCode::RoleAccess)
-            });
-        }
-    }
-    for code in &right.access_packages {
-        let Ok(package) = state.catalogue.package(code) else {
-            continue; // a policy may name a package the catalogue lacks: it gives nothing
-        };
-        let check = can_delegate(state.catalogue, user, party, &package.code, facts)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        if check.result {
-            reasons.push(RightReason {
-                package: Some(check.package),
-                paths: check.reasons,
-                ..RightReason::code(ReasonCode::PackageAccess)
-            });
-        }
-    }
-    if facts.has_right(resource_id, &right.action) {
-        reasons.push(RightReason::code(ReasonCode::DelegationAccess));
-    }
-    if reasons.is_empty() {
-        if !right.role_codes.is_empty() {
-            reasons.push(RightReason::code(ReasonCode::MissingRoleAccess));
-        }
-        if !right.access_packages.is_empty() {
-            reasons.push(RightReason::code(ReasonCode::MissingPackageAccess));
-        }
-        reasons.push(RightReason::code(ReasonCode::MissingDelegationAccess));
-    }
-    Ok(reasons)
 }

@@ -228,6 +228,11 @@ impl From<AppError> for ApiError {
             AppError::NotFound(detail) => Self::not_found(detail),
             AppError::Conflict(detail) => Self::conflict(detail),
             AppError::Store(store) => store.into(),
+            AppError::Internal(detail) => Self::internal(detail),
+            AppError::MayNotDelegate { detail, check } => Self::forbidden(detail).extension(
+                "delegationCheck",
+                serde_json::to_value(&check).unwrap_or_default(),
+            ),
         }
     }
 }

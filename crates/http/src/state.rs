@@ -147,6 +147,10 @@ impl AppState {
                 public_url: config.public_url.clone(),
                 request_timeout_days: config.request_timeout_days,
             },
+            Arc::new(crate::authentication::access::PdpPort {
+                handler: pdp.clone(),
+                catalogue,
+            }),
         );
         Self {
             app,

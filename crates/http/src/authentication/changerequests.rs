@@ -5,23 +5,21 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use systembruker_domain::OrgNumber;
+use systembruker_app::changerequests;
 use systembruker_domain::system::{AccessPackageRef, Right};
 use systembruker_domain::systemuser::{
-    ChangeInput, RequestStatus, SystemUserType, change_diff, check_packages, check_redirect_url,
-    check_rights_subset,
+    RequestStatus, SystemUserType, check_packages, check_redirect_url, check_rights_subset,
 };
-use systembruker_storage::{GrantChanges, StoredChangeRequest, StoredSystemUser, SystemUserKey};
+use systembruker_domain::{OrgNumber, RuleError};
+use systembruker_storage::{StoredChangeRequest, StoredSystemUser, SystemUserKey};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{Need, access_manager, delegation_check, require};
 use super::requests::{PageQuery, own_system};
 use super::{
-    Page, actor, auth_problem, org_of, page, page_token, parse_id, problem, resolve_org_party,
-    timestamp, vendor_of,
+    Page, actor, auth_problem, page, page_token, parse_id, resolve_org_party, timestamp, vendor_of,
 };
 use crate::AppState;
 use crate::auth::{Caller, EndUserScope, Scoped, SystemUserRequestRead, SystemUserRequestWrite};
@@ -76,11 +74,7 @@ pub struct ChangeRequestDto {
 }
 
 pub(crate) fn to_dto(state: &AppState, request: StoredChangeRequest) -> ChangeRequestDto {
-    let cutoff = state
-        .config
-        .request_cutoff_millis(systembruker_storage::now_millis());
-    let timed_out = request.status == RequestStatus::Timedout
-        || (request.status == RequestStatus::New && request.created_at < cutoff);
+    let status = changerequests::effective_status(&state.app, &request);
     ChangeRequestDto {
         confirm_url: format!(
             "{}/accessmanagement/ui/systemuser/changerequest?id={}&DONTCHOOSEREPORTEE=true",
@@ -96,14 +90,10 @@ pub(crate) fn to_dto(state: &AppState, request: StoredChangeRequest) -> ChangeRe
         unwanted_rights: request.unwanted_rights,
         required_access_packages: request.required_packages,
         unwanted_access_packages: request.unwanted_packages,
-        status: if timed_out {
-            RequestStatus::Timedout
-        } else {
-            request.status
-        },
+        status,
         redirect_url: request.redirect_url,
         created: timestamp(request.created_at),
-        timed_out,
+        timed_out: status == RequestStatus::Timedout,
     }
 }
 
@@ -130,12 +120,7 @@ async fn vendor_user(
                 && u.user_type == SystemUserType::Standard
                 && u.vendor_org == vendor.as_str()
         })
-        .ok_or_else(|| {
-            problem(
-                15,
-                format!("standard system user {id} does not exist for vendor {vendor}"),
-            )
-        })
+        .ok_or_else(|| RuleError::SystemUserNotFound { id: id.to_string() }.into())
 }
 
 fn required_id(name: &str, value: Option<&str>) -> ApiResult<Uuid> {
@@ -239,10 +224,10 @@ async fn vendor_change(
         .change_request(id)
         .await?
         .filter(|r| !r.is_deleted)
-        .ok_or_else(|| problem(10, format!("change request {id} does not exist")))?;
+        .ok_or_else(|| not_found(id))?;
     own_system(state, &vendor, &request.system_id)
         .await
-        .map_err(|_| problem(10, format!("change request {id} does not exist")))?;
+        .map_err(|_| not_found(id))?;
     Ok(request)
 }
 
@@ -297,7 +282,7 @@ async fn vendor_by_external_ref(
         .store
         .change_request_by_key(&key)
         .await?
-        .ok_or_else(|| problem(10, "there is no live change request for this key"))?;
+        .ok_or(RuleError::NoChangeRequestForKey)?;
     Ok(axum::Json(to_dto(&state, request)))
 }
 
@@ -328,14 +313,8 @@ async fn vendor_by_system(
     )))
 }
 
-pub(crate) async fn live_change(state: &AppState, id: &str) -> ApiResult<StoredChangeRequest> {
-    let id = parse_id("id", id)?;
-    state
-        .store
-        .change_request(id)
-        .await?
-        .filter(|r| !r.is_deleted)
-        .ok_or_else(|| problem(10, format!("change request {id} does not exist")))
+fn not_found(id: Uuid) -> ApiError {
+    RuleError::ChangeRequestNotFound { id: id.to_string() }.into()
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/changerequest/{id}", tag = "systemuser-changerequest",
@@ -347,45 +326,9 @@ async fn portal_get(
     caller: Scoped<EndUserScope>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ChangeRequestDto>> {
-    let (request, _) = portal_change(&state, &caller, &id).await?;
+    let id = parse_id("id", &id)?;
+    let (request, _) = changerequests::for_reader(&state.app, &caller, id).await?;
     Ok(axum::Json(to_dto(&state, request)))
-}
-
-/// A change request and its system user, for a user related to the system user's owner.
-pub(crate) async fn portal_change(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> ApiResult<(StoredChangeRequest, StoredSystemUser)> {
-    let request = live_change(state, id).await?;
-    let user = state
-        .store
-        .system_user(request.system_user_id)
-        .await?
-        .ok_or_else(|| problem(15, "the change request's system user does not exist"))?;
-    // Change requests cannot be escalated (unlike creation requests), so only those
-    // who may read the organisation's system access see them.
-    require(state, caller, user.owner_party_uuid, Need::ReadAccess).await?;
-    Ok((request, user))
-}
-
-/// The change request in `{party}`'s name: the party must own the system user.
-async fn change_for_party(
-    state: &AppState,
-    party: &systembruker_domain::party::Party,
-    id: &str,
-) -> ApiResult<StoredChangeRequest> {
-    let request = live_change(state, id).await?;
-    if request.party_org != org_of(party) {
-        return Err(problem(
-            41,
-            format!(
-                "change request {} is not for party {}",
-                request.id, party.id
-            ),
-        ));
-    }
-    Ok(request)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}", tag = "systemuser-changerequest",
@@ -398,26 +341,9 @@ async fn party_get(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<ChangeRequestDto>> {
     let party = resolve_org_party(&state, &party).await?;
-    require(&state, &caller, party.uuid, Need::ReadAccess).await?;
-    Ok(axum::Json(to_dto(
-        &state,
-        change_for_party(&state, &party, &id).await?,
-    )))
-}
-
-fn codes(state: &AppState, packages: &[AccessPackageRef]) -> Vec<String> {
-    packages
-        .iter()
-        .filter_map(|p| state.catalogue.package(&p.urn).ok())
-        .map(|p| p.code.clone())
-        .collect()
-}
-
-fn resources(rights: &[Right]) -> Vec<String> {
-    rights
-        .iter()
-        .filter_map(|r| r.resource_id().map(str::to_string))
-        .collect()
+    let id = parse_id("id", &id)?;
+    let request = changerequests::for_party_reader(&state.app, &caller, &party, id).await?;
+    Ok(axum::Json(to_dto(&state, request)))
 }
 
 #[utoipa::path(post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/approve", tag = "systemuser-changerequest", operation_id = "approve_change_request",
@@ -433,36 +359,7 @@ async fn approve(
     Ok(axum::Json(true))
 }
 
-/// What approving the change request would add and remove now (only additions need
-/// the approver's delegation check).
-pub(crate) async fn change_plan(
-    state: &AppState,
-    request: &StoredChangeRequest,
-) -> ApiResult<systembruker_domain::systemuser::ChangeDiff> {
-    let held = state
-        .store
-        .system_user_grants(request.system_user_id)
-        .await?;
-    let held_rights: Vec<String> = held.rights.iter().map(|r| r.resource_id.clone()).collect();
-    let (required_packages, unwanted_packages) = (
-        codes(state, &request.required_packages),
-        codes(state, &request.unwanted_packages),
-    );
-    let (required_rights, unwanted_rights) = (
-        resources(&request.required_rights),
-        resources(&request.unwanted_rights),
-    );
-    Ok(change_diff(&ChangeInput {
-        held_packages: &held.packages,
-        held_rights: &held_rights,
-        required_packages: &required_packages,
-        unwanted_packages: &unwanted_packages,
-        required_rights: &required_rights,
-        unwanted_rights: &unwanted_rights,
-    }))
-}
-
-/// Approves a change request in the party's name; the caller must be access manager.
+/// Approves a change request in the party's name (`{party}` as in the route).
 pub(crate) async fn answer_change_approve(
     state: &AppState,
     caller: &Caller,
@@ -470,36 +367,8 @@ pub(crate) async fn answer_change_approve(
     id: &str,
 ) -> ApiResult<()> {
     let party = resolve_org_party(state, party).await?;
-    let standing = access_manager(state, caller, party.uuid).await?;
-    let request = change_for_party(state, &party, id).await?;
-    if request.status != RequestStatus::New {
-        return Err(problem(
-            61,
-            format!(
-                "the change request is {}; send a new one with a new correlation id",
-                request.status.as_str()
-            ),
-        ));
-    }
-    let diff = change_plan(state, &request).await?;
-    // Only what is added needs the approver's delegation check.
-    let add = delegation_check(state, &standing, &diff.add_rights, &diff.add_packages).await?;
-    let changes = GrantChanges {
-        add,
-        remove_packages: diff.remove_packages,
-        remove_resources: diff.remove_rights,
-    };
-    if !state
-        .store
-        .approve_change_request(request.id, &changes, &actor(caller))
-        .await?
-    {
-        return Err(problem(
-            61,
-            "the change request was answered by someone else",
-        ));
-    }
-    Ok(())
+    let id = parse_id("id", id)?;
+    Ok(changerequests::approve(&state.app, caller, &party, id).await?)
 }
 
 #[utoipa::path(post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/reject", tag = "systemuser-changerequest", operation_id = "reject_change_request",
@@ -515,7 +384,7 @@ async fn reject(
     Ok(axum::Json(true))
 }
 
-/// Rejects a change request in the party's name; the caller must be access manager.
+/// Rejects a change request in the party's name (`{party}` as in the route).
 pub(crate) async fn answer_change_reject(
     state: &AppState,
     caller: &Caller,
@@ -523,17 +392,6 @@ pub(crate) async fn answer_change_reject(
     id: &str,
 ) -> ApiResult<()> {
     let party = resolve_org_party(state, party).await?;
-    access_manager(state, caller, party.uuid).await?;
-    let request = change_for_party(state, &party, id).await?;
-    if !state
-        .store
-        .close_change_request(request.id, RequestStatus::Rejected, &actor(caller))
-        .await?
-    {
-        return Err(problem(
-            61,
-            format!("the change request is {}, not New", request.status.as_str()),
-        ));
-    }
-    Ok(())
+    let id = parse_id("id", id)?;
+    Ok(changerequests::reject(&state.app, caller, &party, id).await?)
 }

@@ -168,11 +168,7 @@ pub(crate) fn vendor_of(caller: &Caller) -> ApiResult<OrgNumber> {
 
 /// Who makes a change, for the history.
 pub(crate) fn actor(caller: &Caller) -> Actor {
-    Actor {
-        name: caller.audit_name(),
-        org: caller.consumer_org.map(|o| o.to_string()),
-        client_id: caller.client_id.clone(),
-    }
+    systembruker_app::changerequests::actor(caller)
 }
 
 /// `{party}` in a route: the party id (integer) as in the reference, or the party uuid.

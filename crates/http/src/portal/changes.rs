@@ -18,9 +18,9 @@ use super::party::{acting_for, choose};
 use super::requests::{Missing, after_answer, missing_rights, status_message};
 use super::session::{Outcome, PendingAnswer, RequestKind};
 use super::{PortalState, with_query};
-use crate::authentication::changerequests::{
-    answer_change_approve, answer_change_reject, change_plan, portal_change, to_dto,
-};
+use crate::authentication::changerequests::{answer_change_approve, answer_change_reject};
+use crate::problem::ApiError;
+use systembruker_app::changerequests;
 
 const PAGE: &str = "/accessmanagement/ui/systemuser/changerequest";
 
@@ -88,7 +88,9 @@ async fn show(
         .as_deref()
         .and_then(|id| Uuid::parse_str(id.trim()).ok())
         .ok_or(Failure::BadLink)?;
-    let (request, user) = portal_change(state, &viewer.caller(), &id.to_string()).await?;
+    let (request, user) = changerequests::for_reader(&state.app.app, &viewer.caller(), id)
+        .await
+        .map_err(ApiError::from)?;
     let party = user.owner_party_uuid;
     let switched = viewer.party != Some(party);
     if switched {
@@ -131,11 +133,13 @@ async fn show(
     .into_iter()
     .flatten()
     .collect();
-    let status = to_dto(state, request.clone()).status;
+    let status = changerequests::effective_status(&state.app.app, &request);
     let open = status == RequestStatus::New;
     let access_manager = acting.standing.access_manager;
     let missing = if open {
-        let plan = change_plan(state, &request).await?;
+        let plan = changerequests::plan(&state.app.app, &request)
+            .await
+            .map_err(ApiError::from)?;
         missing_rights(
             state,
             &mut names,
@@ -194,7 +198,9 @@ pub(crate) async fn answer(
 ) -> Response {
     let result = async {
         let id = Uuid::parse_str(form.id.trim()).map_err(|_| Failure::BadForm)?;
-        let (_, user) = portal_change(&state, &viewer.caller(), &id.to_string()).await?;
+        let (_, user) = changerequests::for_reader(&state.app.app, &viewer.caller(), id)
+            .await
+            .map_err(ApiError::from)?;
         let (key, id_text, caller) = (
             user.owner_party_uuid.to_string(),
             id.to_string(),
