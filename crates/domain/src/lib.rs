@@ -7,6 +7,7 @@
 pub mod catalogue;
 pub mod clients;
 pub mod ids;
+pub mod lifecycle;
 pub mod party;
 pub mod resource;
 pub mod rules;

@@ -236,7 +236,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(what) => Self::not_found(format!("{what} was not found")),
-            StoreError::Conflict(what) => Self::conflict(what),
+            StoreError::Conflict(what) => Self::conflict(what.detail),
             StoreError::Invalid(what) => Self::bad_request(what),
             // The one place where "the database is out of reach" becomes 503.
             other if other.is_unavailable() => {

@@ -4,7 +4,7 @@
 use systembruker_domain::party::{NewParty, NewPartyKind, PartyKind};
 use systembruker_domain::resource::ServiceResource;
 use systembruker_domain::{OrgNumber, PersonNumber};
-use systembruker_storage::{RegisterStore, ResourceStore, SqlStore, StoreError};
+use systembruker_storage::{Constraint, RegisterStore, ResourceStore, SqlStore, StoreError};
 use uuid::Uuid;
 
 systembruker_storage::storage_tests!(
@@ -304,10 +304,9 @@ fn demo_resource(id: &str) -> ServiceResource {
 async fn resources_round_trip_and_refuse_duplicates(store: SqlStore) {
     let r = demo_resource("ske-krav-og-betalinger");
     assert_eq!(store.create_resource(&r).await.unwrap().version, 1);
-    assert!(matches!(
-        store.create_resource(&r).await.unwrap_err(),
-        StoreError::Conflict(_)
-    ));
+    let taken = store.create_resource(&r).await.unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict(_)));
+    assert_eq!(taken.constraint(), Some(Constraint::ResourceIdentifier));
     let mut changed = r.clone();
     changed.title.en = Some("Claims".into());
     let stored = store.update_resource(&changed).await.unwrap();
