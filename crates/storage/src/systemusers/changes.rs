@@ -142,25 +142,6 @@ pub(super) async fn of_system(
     rows.iter().map(change_from_row).collect()
 }
 
-pub(super) async fn delete(store: &SqlStore, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-    store
-        .transition_one(Record::ChangeRequest, Transition::Delete, id, actor)
-        .await
-}
-
-/// Closes a `New` change request with `status` without changing grants.
-pub(super) async fn close(
-    store: &SqlStore,
-    id: Uuid,
-    status: RequestStatus,
-    actor: &Actor,
-) -> StoreResult<bool> {
-    let transition = super::transition_to(status)?;
-    store
-        .transition_one(Record::ChangeRequest, transition, id, actor)
-        .await
-}
-
 pub(super) async fn approve(
     store: &SqlStore,
     id: Uuid,

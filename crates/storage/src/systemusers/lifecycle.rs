@@ -6,10 +6,11 @@
 use serde_json::{Value, json};
 use sqlx::{Any, Transaction};
 use systembruker_domain::lifecycle::Transition;
+use systembruker_domain::systemuser::RequestStatus;
 use uuid::Uuid;
 
 use crate::history::{Actor, record};
-use crate::{SqlStore, StoreResult, now_millis};
+use crate::{SqlStore, StoreError, StoreResult, now_millis};
 
 /// The kind of record a transition applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,5 +154,19 @@ impl SqlStore {
         let changed = apply(&mut tx, kind, transition, Rows::Id(id), None, actor).await?;
         tx.commit().await?;
         Ok(!changed.is_empty())
+    }
+
+    /// Closes one `New` record with `status` (Rejected, Timedout, …).
+    pub(crate) async fn close_one(
+        &self,
+        kind: Record,
+        id: Uuid,
+        status: RequestStatus,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        let transition = Transition::to(status).ok_or_else(|| {
+            StoreError::Invalid(format!("nothing is closed as {}", status.as_str()))
+        })?;
+        self.transition_one(kind, transition, id, actor).await
     }
 }

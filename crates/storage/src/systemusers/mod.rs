@@ -27,6 +27,7 @@ pub use users::{Approval, NewSystemUser, StoredSystemUser, SystemUserKey};
 
 use crate::history::Actor;
 use crate::{SqlStore, StoreError, StoreResult};
+use lifecycle::Record;
 
 #[async_trait::async_trait]
 pub trait SystemUserStore {
@@ -186,12 +187,6 @@ fn after_bind(after: Option<Uuid>) -> String {
     after.map(|id| id.to_string()).unwrap_or_default()
 }
 
-/// The lifecycle step that closes a request with `status`.
-fn transition_to(status: RequestStatus) -> StoreResult<Transition> {
-    Transition::to(status)
-        .ok_or_else(|| StoreError::Invalid(format!("no request is closed as {}", status.as_str())))
-}
-
 #[async_trait::async_trait]
 impl SystemUserStore for SqlStore {
     async fn create_request(
@@ -233,11 +228,13 @@ impl SystemUserStore for SqlStore {
     }
 
     async fn delete_request(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-        requests::delete(self, id, actor).await
+        self.transition_one(Record::Request, Transition::Delete, id, actor)
+            .await
     }
 
     async fn escalate_request(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-        requests::escalate(self, id, actor).await
+        self.transition_one(Record::Request, Transition::Escalate, id, actor)
+            .await
     }
 
     async fn close_request(
@@ -246,7 +243,7 @@ impl SystemUserStore for SqlStore {
         status: RequestStatus,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        requests::close(self, id, status, actor).await
+        self.close_one(Record::Request, id, status, actor).await
     }
 
     async fn expire_requests(&self, cutoff: i64, actor: &Actor) -> StoreResult<u64> {
@@ -348,7 +345,8 @@ impl SystemUserStore for SqlStore {
     }
 
     async fn delete_change_request(&self, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-        changes::delete(self, id, actor).await
+        self.transition_one(Record::ChangeRequest, Transition::Delete, id, actor)
+            .await
     }
 
     async fn close_change_request(
@@ -357,7 +355,8 @@ impl SystemUserStore for SqlStore {
         status: RequestStatus,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        changes::close(self, id, status, actor).await
+        self.close_one(Record::ChangeRequest, id, status, actor)
+            .await
     }
 
     async fn approve_change_request(

@@ -201,31 +201,6 @@ pub(super) async fn pending(
     .await
 }
 
-pub(super) async fn escalate(store: &SqlStore, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-    store
-        .transition_one(Record::Request, Transition::Escalate, id, actor)
-        .await
-}
-
-pub(super) async fn delete(store: &SqlStore, id: Uuid, actor: &Actor) -> StoreResult<bool> {
-    store
-        .transition_one(Record::Request, Transition::Delete, id, actor)
-        .await
-}
-
-/// Closes a `New` request with `status` (Rejected, Timedout).
-pub(super) async fn close(
-    store: &SqlStore,
-    id: Uuid,
-    status: RequestStatus,
-    actor: &Actor,
-) -> StoreResult<bool> {
-    let transition = super::transition_to(status)?;
-    store
-        .transition_one(Record::Request, transition, id, actor)
-        .await
-}
-
 pub(super) async fn expire(store: &SqlStore, cutoff: i64, actor: &Actor) -> StoreResult<u64> {
     let mut tx = store.begin_write().await?;
     let rows = Rows::CreatedBefore(cutoff);
