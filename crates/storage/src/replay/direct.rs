@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use super::JtiUse;
+use super::jti::JtiUse;
 use super::ledger::JtiLedger;
 use crate::counters::{COUNTERS_SQL, Counters};
 use crate::{StoreError, StoreResult};

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{JTI_PURGE_EVERY, JTI_ROWS_PER_STATEMENT, JtiUse};
+use super::jti::{JTI_PURGE_EVERY, JTI_ROWS_PER_STATEMENT, JtiUse};
 
 /// How long a round waits for another writer before it gives up (the token request then
 /// fails with a server error, and nothing was recorded).

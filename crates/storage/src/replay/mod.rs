@@ -5,6 +5,7 @@
 //! share one round of writes (see `batch.rs`).
 
 pub(crate) mod direct;
+mod jti;
 mod ledger;
 
 use std::collections::{HashMap, HashSet};
@@ -16,12 +17,10 @@ use sqlx::{AnyPool, Row};
 use crate::batch::Round;
 use crate::{StoreError, StoreResult, now_millis};
 use direct::DirectSqlite;
+pub(crate) use jti::JtiUse;
+use jti::{JTI_PURGE_EVERY, JTI_ROWS_PER_STATEMENT};
 
-/// Expired assertion ids are deleted on every this many inserts (table and log alike).
-pub(crate) const JTI_PURGE_EVERY: u64 = 512;
 static JTI_INSERTS: AtomicU64 = AtomicU64::new(0);
-/// Rows per statement when a round remembers many jtis (3 binds each, plus `now`).
-pub(crate) const JTI_ROWS_PER_STATEMENT: usize = 200;
 
 /// Deletes expired jtis from the keyed table once every [`JTI_PURGE_EVERY`] inserts.
 async fn purge_now_and_then(pool: &AnyPool, inserted: usize, now: i64) {
@@ -33,13 +32,6 @@ async fn purge_now_and_then(pool: &AnyPool, inserted: usize, now: i64) {
         // The rows stay until the next purge; nothing is decided by their presence.
         tracing::warn!(error = %err, "expired assertion ids could not be purged");
     }
-}
-
-/// One use of an assertion id, queued for a round of [`remember_jtis`].
-pub(crate) struct JtiUse {
-    pub(crate) client_id: String,
-    pub(crate) jti: String,
-    pub(crate) expires_at: i64,
 }
 
 /// The round that remembers jtis: on a SQLite file in the ledger (`ledger.rs`), else
