@@ -9,7 +9,6 @@
 //! only when it provides *all* the user's packages (AUTH-00080 otherwise).
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::catalogue::{Catalogue, LookupError};
 
@@ -17,7 +16,8 @@ use crate::catalogue::{Catalogue, LookupError};
 pub const CLIENT_ROLES: [&str; 3] = ["regnskapsforer", "revisor", "forretningsforer"];
 
 /// How a client is related to the facilitator.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", tag = "kind", content = "code")]
 pub enum ClientRelation {
     /// The client gave the facilitator this ER role (catalogue code, `regnskapsforer`).
@@ -28,7 +28,8 @@ pub enum ClientRelation {
 
 /// A package a client provides to the facilitator's agents, and through which relation.
 /// `via` is `None` for the facilitator's own packages ("self").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProvidedPackage {
     /// Catalogue code (`regnskapsforer-med-signeringsrettighet`).

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::catalogue::Catalogue;
 use crate::rules::RuleError;
@@ -14,7 +13,8 @@ use crate::system::{AccessPackageRef, RegisteredSystem, Right, UrlParts};
 
 /// Status of a request or change request. All five are stored (the reference computes
 /// `Timedout` on read and never writes `Denied`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RequestStatus {
     New,
     Accepted,
@@ -54,7 +54,8 @@ impl RequestStatus {
 }
 
 /// `standard` acts for its owner; `agent` acts for the owner's clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SystemUserType {
     Standard,
