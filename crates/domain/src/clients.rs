@@ -1,4 +1,4 @@
-//! Clients of a firm and what they let its agent system users do (authorization.md §3).
+//! Clients of a firm and what they let its agent system users do (docs/rules.md#clients).
 //!
 //! A client is an organisation that gave the firm (the facilitator) one of the client
 //! relations: the ER role regnskapsforer (REGN), revisor (REVI) or forretningsforer

@@ -1,4 +1,4 @@
-//! Resources of the resource registry and their validation (authorization.md §6).
+//! Resources of the resource registry and their validation (docs/rules.md#resources).
 
 use std::sync::LazyLock;
 

@@ -1,4 +1,4 @@
-//! The system register (authentication.md §2): a vendor's *system*, bound to Maskinporten
+//! The system register (docs/rules.md#system-register): a vendor's *system*, bound to Maskinporten
 //! clients, with the rights and access packages its system users may ask for.
 //!
 //! Validation is pure: the caller gathers the few facts that need I/O (which resources
@@ -94,7 +94,7 @@ impl Right {
         pairs
     }
 
-    /// The duplicate key of §2.3: action plus the attribute pairs.
+    /// The duplicate key (docs/rules.md#system-register): action plus the attribute pairs.
     fn duplicate_key(&self) -> (Option<String>, Vec<AttributePair>) {
         (self.action.clone(), self.resource_key())
     }
@@ -254,7 +254,7 @@ pub mod vld {
     pub const CLIENT_NOT_VENDORS: &str = "AUTH.VLD-00020";
 }
 
-/// Resource types a system may name in its rights (§2.3, code 17).
+/// Resource types a system may name in its rights (docs/rules.md#system-register, code 17).
 pub const ALLOWED_RESOURCE_TYPES: [ResourceType; 7] = [
     ResourceType::AltinnApp,
     ResourceType::Systemresource,

@@ -1,5 +1,5 @@
 //! Which access packages a party holds for an organisation, and whether it may delegate
-//! them (authorization.md §1, §2 and §4).
+//! them (docs/rules.md#packages-and-roles, #delegation-check).
 //!
 //! The rules are pure: they read role facts and business-to-business package delegations
 //! through the [`RoleFacts`] trait, which the storage layer implements from its tables and
@@ -341,7 +341,7 @@ pub struct HeldPackage {
     pub via: Vec<Reason>,
 }
 
-/// The answer of the package delegation check (authorization.md §4).
+/// The answer of the package delegation check (docs/rules.md#delegation-check).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
