@@ -1,4 +1,5 @@
-//! The policy decision point (authorization.md §5): `POST /authorization/api/v1/authorize`
+//! The policy decision point (docs/authorization.md#the-pdp):
+//! `POST /authorization/api/v1/authorize`
 //! and the context handler behind it.
 //!
 //! For each individual request the [`ContextHandler`] resolves the subject (person,
@@ -41,7 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(authorize))
 }
 
-/// Subject attribute ids (authorization.md §5).
+/// Subject attribute ids (docs/authorization.md#the-pdp).
 pub mod attr {
     pub const SYSTEM_USER: &str = "urn:altinn:systemuser:uuid";
     pub const USER_ID: &str = "urn:altinn:userid";

@@ -74,7 +74,7 @@ impl Config {
 const CACHED_LISTS: usize = 1024;
 
 /// Lists keyed by a firm or an agent, each tagged with the facts counter it was read at
-/// (authorization.md §3): a firm with 20,000 clients is listed from memory until a role,
+/// (docs/rules.md#clients): a firm with 20,000 clients is listed from memory until a role,
 /// a delegation or a party's name changes anywhere (the counter then moves).
 pub type ListCache<T> = VersionedCache<Uuid, Arc<Vec<T>>>;
 

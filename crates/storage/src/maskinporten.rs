@@ -545,8 +545,8 @@ impl SigningKeyStore for SqlStore {
 
 #[async_trait::async_trait]
 impl SystemUserDirectory for SqlStore {
-    /// The reference's `systemuser/byExternalId` match (maskinporten.md "Server-side
-    /// resolution"), answered by the system-user store.
+    /// The reference's `systemuser/byExternalId` match
+    /// (docs/rules.md#maskinporten-lookup), answered by the system-user store.
     async fn find_system_user(
         &self,
         query: &SystemUserQuery,

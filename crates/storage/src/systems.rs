@@ -1,4 +1,4 @@
-//! The system register (authentication.md §2): systems, their Maskinporten client ids
+//! The system register (docs/rules.md#system-register): systems, their Maskinporten client ids
 //! and the change log. Every write also appends to the history (see [`crate::history`]).
 
 use sqlx::any::AnyRow;

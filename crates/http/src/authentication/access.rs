@@ -1,6 +1,6 @@
 //! Who the end user is, what they may do for a party, and the delegation check that
-//! approval and end-user creation run for every right and package (authentication.md
-//! §4.4, §5; authorization.md §4). All or nothing: the check returns every failure.
+//! approval and end-user creation run for every right and package (docs/rules.md#approval,
+//! docs/rules.md#delegation-check). All or nothing: the check returns every failure.
 
 use serde::Serialize;
 use systembruker_domain::catalogue::{can_delegate, packages_held};

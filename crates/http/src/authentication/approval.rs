@@ -1,4 +1,4 @@
-//! The end user's side of a request (authentication.md §4.4, §5): view, approve, reject,
+//! The end user's side of a request (docs/rules.md#approval): view, approve, reject,
 //! escalate, and the access managers' pending list. Approval runs the delegation check
 //! for every requested right and package (all or nothing) and then creates the system
 //! user in one transaction; of two simultaneous approvals one wins, the other gets 409.

@@ -1,4 +1,4 @@
-//! Client delegation for agent system users (authorization.md §3, authentication.md §3.2):
+//! Client delegation for agent system users (docs/rules.md#clients):
 //! the firm's client administrator adds the firm's clients to its agent system user, and
 //! the agent may then act for each client with the packages the client provides.
 //!

@@ -1,6 +1,7 @@
 //! `/authentication/api/v1/`: the system register, vendor requests, approval by the end
-//! user, system users and change requests (authentication.md), with the reference's
-//! paths, JSON and `AUTH-000NN` / `AUTH.VLD-000NN` codes, and the gaps of its §12 fixed:
+//! user, system users and change requests (docs/rules.md), with the reference's
+//! paths, JSON and `AUTH-000NN` / `AUTH.VLD-000NN` codes, and its gaps closed
+//! (docs/rules.md#differences):
 //! every vendor route checks ownership, statuses are stored, uniqueness is enforced by
 //! the database, and every change lands in an append-only history.
 

@@ -1,4 +1,4 @@
-//! Vendor-driven system-user requests (authentication.md §4.1–§4.3): create, look up,
+//! Vendor-driven system-user requests (docs/rules.md#requests): create, look up,
 //! list and delete, for standard and agent requests. Every route checks that the calling
 //! vendor owns the request's system; another vendor's request is "not found" (AUTH-00011),
 //! so vendors cannot probe each other's customers.
@@ -203,7 +203,7 @@ pub(crate) async fn own_system(
     Ok(system)
 }
 
-/// The rules of §4.3 on the request's content (steps 5–9).
+/// The request rules on the request's content (docs/rules.md#requests, steps 5–9).
 async fn check_content(
     state: &AppState,
     body: &CreateRequestBody,

@@ -1,4 +1,4 @@
-//! The system register (authentication.md §2): the portal's list and the vendor API.
+//! The system register (docs/rules.md#system-register): the portal's list and the vendor API.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,5 @@
-//! System users (authentication.md §3, §6): the owner's list, detail and delete,
+//! System users (docs/rules.md#system-users, #maskinporten-lookup): the owner's list,
+//! detail and delete,
 //! end-user-driven creation, the vendor lookups and Maskinporten's `byExternalId`.
 
 use axum::extract::{Path, Query, State};

@@ -1,4 +1,4 @@
-//! Client management for agent system accesses (portal.md §1.4): which of the accounting
+//! Client management for agent system accesses (docs/rules.md#clients): which of the accounting
 //! firm's clients the system may act for. The agent's page lists the clients it has,
 //! with a search and pages; the "add clients" page lists the firm's clients that provide
 //! every package, to add or remove one at a time or all that match a search at once.

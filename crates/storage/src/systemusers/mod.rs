@@ -1,4 +1,5 @@
-//! Vendor requests, system users and change requests (authentication.md §3, §4, §7).
+//! Vendor requests, system users and change requests (docs/rules.md#system-users,
+//! #requests, #change-requests).
 //!
 //! What a system user may do lives in the delegation tables of migration 0003: rows from
 //! the owner organisation to the system user's id, written in the same transaction as
@@ -110,8 +111,9 @@ pub trait SystemUserStore {
         &self,
         key: &SystemUserKey,
     ) -> StoreResult<Option<StoredSystemUser>>;
-    /// The Maskinporten lookup (§6): a live user of a live system that lists `client_id`
-    /// and belongs to `vendor_org`, owned by `key.org` with `key.external_ref`.
+    /// The Maskinporten lookup (docs/rules.md#maskinporten-lookup): a live user of a live
+    /// system that lists `client_id` and belongs to `vendor_org`, owned by `key.org` with
+    /// `key.external_ref`.
     async fn system_user_for_client(
         &self,
         client_id: &str,
