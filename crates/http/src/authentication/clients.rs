@@ -9,14 +9,11 @@
 //! (`consumer`, or a client id registered on the agent's system). A vendor only ever
 //! reaches the agents of its own systems.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use systembruker_domain::RuleError;
-use systembruker_domain::clients::{ClientRelation, ProvidedPackage, plan_client, plan_self};
+use systembruker_domain::clients::plan_self;
 use systembruker_domain::party::Party;
 use systembruker_domain::systemuser::SystemUserType;
 use systembruker_storage::{
@@ -29,11 +26,14 @@ use uuid::Uuid;
 
 use super::access::{Action, Need, access_manager, catalogue_mismatch, require};
 use super::systemusers::SystemUserDto;
-use super::{actor, org_of, parse_id, problem, resolve_org_party};
+use super::{actor, org_of, parse_id, resolve_org_party};
 use crate::AppState;
 use crate::auth::{Caller, ClientDelegationRead, ClientDelegationWrite, EndUserScope, Scoped};
 use crate::problem::{ApiError, ApiResult, ValidationError};
-use crate::state::ListCache;
+pub(crate) use systembruker_app::clients::{
+    add_clients, agent_clients, available_clients, available_plans, firm_clients,
+    from_agents_vendor, owned_agent, plan_for, remove_client, require_vendor, self_possible,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -78,33 +78,6 @@ impl ClientDto {
     }
 }
 
-/// The agent system user `id` of `owner`, or the reference's errors: AUTH-00015 (404)
-/// when there is no such live user of the party, AUTH-00034 when it is a standard user.
-pub(crate) async fn owned_agent(
-    state: &AppState,
-    owner: &Party,
-    id: Uuid,
-) -> ApiResult<StoredSystemUser> {
-    let user = state
-        .store
-        .system_user(id)
-        .await?
-        .filter(|u| !u.is_deleted && u.owner_party_uuid == owner.uuid)
-        .ok_or_else(|| {
-            problem(
-                15,
-                format!("system user {id} does not exist for this party"),
-            )
-        })?;
-    if user.user_type != SystemUserType::Agent {
-        return Err(problem(
-            34,
-            "this is a standard system user: clients can only be added to agent system users",
-        ));
-    }
-    Ok(user)
-}
-
 /// The PDP must let the logged-in user read or change the firm's clients
 /// (`altinn_client_administration`; 403 otherwise).
 pub(crate) async fn client_administrator(
@@ -118,211 +91,6 @@ pub(crate) async fn client_administrator(
         Action::Write => Need::ManageClients,
     };
     require(state, caller, firm, need).await.map(|_| ())
-}
-
-/// A client's (organisation form, relations): clients of one shape provide the same.
-type Shape<'c> = (Option<&'c str>, &'c [ClientRelation]);
-
-fn shape_of(candidate: &ClientCandidate) -> Shape<'_> {
-    (candidate.unit_type.as_deref(), &candidate.relations)
-}
-
-/// What each shape among `candidates` would delegate of the agent's packages (`None`:
-/// it lacks one). Thousands of clients share a handful of shapes, so the catalogue is
-/// asked once per shape, not once per client.
-fn plans_by_shape<'c>(
-    state: &AppState,
-    agent: &StoredSystemUser,
-    candidates: &'c [ClientCandidate],
-) -> ApiResult<HashMap<Shape<'c>, Option<Vec<ProvidedPackage>>>> {
-    let mut plans = HashMap::new();
-    for candidate in candidates {
-        if let std::collections::hash_map::Entry::Vacant(slot) = plans.entry(shape_of(candidate)) {
-            let (unit_type, relations) = *slot.key();
-            let plan = plan_client(
-                state.catalogue,
-                unit_type,
-                relations,
-                &agent.access_packages,
-            )
-            .map_err(catalogue_mismatch)?
-            .ok();
-            slot.insert(plan);
-        }
-    }
-    Ok(plans)
-}
-
-/// The firm's clients that provide *every* package of the agent.
-pub(crate) async fn available_clients(
-    state: &AppState,
-    agent: &StoredSystemUser,
-) -> ApiResult<Vec<ClientCandidate>> {
-    let candidates = firm_clients(state, agent.owner_party_uuid).await?;
-    let plans = plans_by_shape(state, agent, &candidates)?;
-    Ok(candidates
-        .iter()
-        .filter(|c| plans.get(&shape_of(c)).is_some_and(Option::is_some))
-        .cloned()
-        .collect())
-}
-
-/// The firm's clients that provide every package of the agent, each with what adding it
-/// would delegate: the portal's "add all" plans thousands of clients from one list
-/// instead of asking [`plan_for`] once per client. Same rules as [`available_clients`].
-pub(crate) async fn available_plans(
-    state: &AppState,
-    agent: &StoredSystemUser,
-) -> ApiResult<Vec<(ClientCandidate, NewClientDelegation)>> {
-    let candidates = firm_clients(state, agent.owner_party_uuid).await?;
-    let plans = plans_by_shape(state, agent, &candidates)?;
-    Ok(candidates
-        .iter()
-        .filter_map(|candidate| {
-            let packages = plans.get(&shape_of(candidate))?.as_ref()?;
-            let plan = NewClientDelegation {
-                client: candidate.party,
-                packages: packages.clone(),
-            };
-            Some((candidate.clone(), plan))
-        })
-        .collect())
-}
-
-/// Whether the firm could add itself to the agent: every package is assignable.
-pub(crate) fn self_possible(state: &AppState, agent: &StoredSystemUser) -> ApiResult<bool> {
-    Ok(plan_self(state.catalogue, &agent.access_packages)
-        .map_err(catalogue_mismatch)?
-        .is_some())
-}
-
-/// `key`'s entry of `cache` while the facts counter stands still, else `load`ed anew.
-/// The counter is read before loading, so an entry is never tagged newer than it is.
-async fn versioned<T, Load>(
-    state: &AppState,
-    cache: &ListCache<T>,
-    key: Uuid,
-    load: Load,
-) -> ApiResult<Arc<Vec<T>>>
-where
-    Load: std::future::Future<Output = systembruker_storage::StoreResult<Vec<T>>>,
-{
-    let version = state.store.authz_versions().await?.facts;
-    if let Some(entry) = cache.get(&key, version) {
-        return Ok(entry);
-    }
-    let entry = Arc::new(load.await?);
-    cache.put(key, version, entry.clone());
-    Ok(entry)
-}
-
-/// Every client of `firm` (cached; every change of roles, delegations or party names
-/// moves the facts counter).
-pub(crate) async fn firm_clients(
-    state: &AppState,
-    firm: Uuid,
-) -> ApiResult<Arc<Vec<ClientCandidate>>> {
-    versioned(
-        state,
-        &state.client_lists,
-        firm,
-        state.store.clients_of(firm),
-    )
-    .await
-}
-
-/// The clients delegated to the agent (cached; every change of `client_delegations`
-/// moves the facts counter).
-pub(crate) async fn agent_clients(
-    state: &AppState,
-    agent: Uuid,
-) -> ApiResult<Arc<Vec<DelegatedClient>>> {
-    versioned(
-        state,
-        &state.delegated_lists,
-        agent,
-        state.store.delegated_clients(agent),
-    )
-    .await
-}
-
-/// What adding `client` to the agent would delegate: AUTH-00079 when the organisation is
-/// not a client of the firm, AUTH-00080 (naming the packages) when it lacks one.
-pub(crate) async fn plan_for(
-    state: &AppState,
-    agent: &StoredSystemUser,
-    client: Uuid,
-) -> ApiResult<NewClientDelegation> {
-    let candidate = state
-        .store
-        .client_of(agent.owner_party_uuid, client)
-        .await?
-        .ok_or_else(|| {
-            problem(
-                79,
-                format!(
-                    "{client} is not a client of the organisation: it has given it no \
-                     accountant, auditor or business manager role and no access package"
-                ),
-            )
-        })?;
-    let plan = plan_client(
-        state.catalogue,
-        candidate.unit_type.as_deref(),
-        &candidate.relations,
-        &agent.access_packages,
-    )
-    .map_err(catalogue_mismatch)?;
-    match plan {
-        Ok(packages) => Ok(NewClientDelegation { client, packages }),
-        Err(missing) => Err(RuleError::ClientLacksPackages {
-            client: candidate.name.clone(),
-            missing,
-        }
-        .into()),
-    }
-}
-
-/// Adds clients to the agent, all or nothing; returns how many were new.
-pub(crate) async fn add_clients(
-    state: &AppState,
-    caller: &Caller,
-    agent: &StoredSystemUser,
-    plans: &[NewClientDelegation],
-) -> ApiResult<u64> {
-    state
-        .store
-        .add_clients(agent.id, agent.owner_party_uuid, plans, &actor(caller))
-        .await
-        .map_err(|e| match e {
-            // A relation ended between the plan and the insert: the foreign key said no.
-            systembruker_storage::StoreError::Invalid(_) => problem(
-                79,
-                "a client relation ended while the client was being added; reload and try again",
-            ),
-            other => other.into(),
-        })
-}
-
-/// Removes a client from the agent: AUTH-00038 (404-like 400) when it was not delegated.
-pub(crate) async fn remove_client(
-    state: &AppState,
-    caller: &Caller,
-    agent: &StoredSystemUser,
-    client: Uuid,
-) -> ApiResult<()> {
-    if state
-        .store
-        .remove_client(agent.id, client, &actor(caller))
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(problem(
-            38,
-            format!("{client} is not a client of this system user"),
-        ))
-    }
 }
 
 // ----- end-user routes: systemuser/agent/{party}/… -----
@@ -383,7 +151,7 @@ async fn party_clients(
         })
         .collect::<ApiResult<_>>()?;
     let mut out = Vec::new();
-    for candidate in firm_clients(&state, firm.uuid).await?.iter() {
+    for candidate in firm_clients(&state.app, firm.uuid).await?.iter() {
         let provided = systembruker_domain::clients::provided_packages(
             state.catalogue,
             candidate.unit_type.as_deref(),
@@ -413,8 +181,8 @@ async fn available_for_agent(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Vec<ClientDto>>> {
     let firm = firm_for_client_admin(&state, &caller, &party, Action::Read).await?;
-    let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
-    let clients = available_clients(&state, &agent).await?;
+    let agent = owned_agent(&state.app, &firm, parse_id("systemUserId", &id)?).await?;
+    let clients = available_clients(&state.app, &agent).await?;
     Ok(axum::Json(
         clients.iter().map(ClientDto::from_candidate).collect(),
     ))
@@ -442,8 +210,8 @@ async fn agent_delegations(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Vec<AgentDelegationDto>>> {
     let firm = firm_for_client_admin(&state, &caller, &party, Action::Read).await?;
-    let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
-    let clients = agent_clients(&state, agent.id).await?;
+    let agent = owned_agent(&state.app, &firm, parse_id("systemUserId", &id)?).await?;
+    let clients = agent_clients(&state.app, agent.id).await?;
     Ok(axum::Json(
         clients
             .iter()
@@ -488,11 +256,11 @@ async fn add_for_party(
     Query(query): Query<ClientQuery>,
 ) -> ApiResult<axum::Json<Vec<AgentDelegationDto>>> {
     let firm = firm_for_client_admin(&state, &caller, &party, Action::Write).await?;
-    let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
+    let agent = owned_agent(&state.app, &firm, parse_id("systemUserId", &id)?).await?;
     let client = client_param(query.client.as_deref())?;
-    let plan = plan_for(&state, &agent, client).await?;
-    add_clients(&state, &caller, &agent, std::slice::from_ref(&plan)).await?;
-    let delegated = agent_clients(&state, agent.id).await?;
+    let plan = plan_for(&state.app, &agent, client).await?;
+    add_clients(&state.app, &caller, &agent, std::slice::from_ref(&plan)).await?;
+    let delegated = agent_clients(&state.app, agent.id).await?;
     Ok(axum::Json(
         delegated
             .iter()
@@ -523,9 +291,9 @@ async fn remove_for_party(
     Query(query): Query<ClientQuery>,
 ) -> ApiResult<axum::Json<bool>> {
     let firm = firm_for_client_admin(&state, &caller, &party, Action::Write).await?;
-    let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
+    let agent = owned_agent(&state.app, &firm, parse_id("systemUserId", &id)?).await?;
     let client = client_param(query.client.as_deref())?;
-    remove_client(&state, &caller, &agent, client).await?;
+    remove_client(&state.app, &caller, &agent, client).await?;
     Ok(axum::Json(true))
 }
 
@@ -553,16 +321,16 @@ pub(crate) async fn delete_agent_of(
     agent_id: Uuid,
 ) -> ApiResult<()> {
     access_manager(state, caller, firm.uuid).await?;
-    let agent = owned_agent(state, firm, agent_id).await?;
+    let agent = owned_agent(&state.app, firm, agent_id).await?;
     if !state
         .store
         .delete_system_user(agent.id, &actor(caller))
         .await?
     {
-        return Err(problem(
-            15,
-            format!("system user {} does not exist", agent.id),
-        ));
+        return Err(RuleError::SystemUserNotFound {
+            id: agent.id.to_string(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -583,10 +351,8 @@ pub(crate) async fn self_dto(
     state: &AppState,
     agent: &StoredSystemUser,
 ) -> ApiResult<SelfDelegationDto> {
-    let possible = plan_self(state.catalogue, &agent.access_packages)
-        .map_err(catalogue_mismatch)?
-        .is_some();
-    let delegated = agent_clients(state, agent.id)
+    let possible = self_possible(&state.app, agent)?;
+    let delegated = agent_clients(&state.app, agent.id)
         .await?
         .iter()
         .any(|c| c.client == agent.owner_party_uuid);
@@ -615,10 +381,10 @@ fn check_can_delegate_own(
         )
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
         if !check.result {
-            return Err(problem(
-                53,
-                format!("the logged-in user may not delegate {code} for the organisation"),
-            ));
+            return Err(RuleError::MayNotDelegatePackage {
+                package: code.clone(),
+            }
+            .into());
         }
     }
     Ok(())
@@ -634,7 +400,7 @@ async fn self_status(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<SelfDelegationDto>> {
     let firm = firm_for_client_admin(&state, &caller, &party, Action::Read).await?;
-    let agent = owned_agent(&state, &firm, parse_id("systemUserId", &id)?).await?;
+    let agent = owned_agent(&state.app, &firm, parse_id("systemUserId", &id)?).await?;
     Ok(axum::Json(self_dto(&state, &agent).await?))
 }
 
@@ -663,21 +429,16 @@ pub(crate) async fn add_firm_itself(
     agent_id: Uuid,
 ) -> ApiResult<StoredSystemUser> {
     let standing = access_manager(state, caller, firm.uuid).await?;
-    let agent = owned_agent(state, firm, agent_id).await?;
+    let agent = owned_agent(&state.app, firm, agent_id).await?;
     let packages = plan_self(state.catalogue, &agent.access_packages)
         .map_err(catalogue_mismatch)?
-        .ok_or_else(|| {
-            problem(
-                64,
-                "the system user's access packages are for clients only: the organisation cannot add itself",
-            )
-        })?;
+        .ok_or(RuleError::ClientIsTheFirm)?;
     check_can_delegate_own(state, &standing, &agent.access_packages)?;
     let plan = NewClientDelegation {
         client: firm.uuid,
         packages,
     };
-    add_clients(state, caller, &agent, &[plan]).await?;
+    add_clients(&state.app, caller, &agent, &[plan]).await?;
     Ok(agent)
 }
 
@@ -689,8 +450,8 @@ pub(crate) async fn remove_firm_itself(
     agent_id: Uuid,
 ) -> ApiResult<StoredSystemUser> {
     access_manager(state, caller, firm.uuid).await?;
-    let agent = owned_agent(state, firm, agent_id).await?;
-    remove_client(state, caller, &agent, firm.uuid).await?;
+    let agent = owned_agent(&state.app, firm, agent_id).await?;
+    remove_client(&state.app, caller, &agent, firm.uuid).await?;
     Ok(agent)
 }
 
@@ -710,37 +471,6 @@ async fn remove_self(
 }
 
 // ----- the vendor API: enduser/systemuser/… -----
-
-/// Whether the end-user token was issued through the agent's vendor: its `consumer`
-/// organisation, or a client id that the agent's system lists (read only when needed).
-async fn from_agents_vendor(
-    state: &AppState,
-    caller: &Caller,
-    agent: &StoredSystemUser,
-) -> ApiResult<bool> {
-    if caller
-        .consumer_org
-        .is_some_and(|org| org.as_str() == agent.vendor_org)
-    {
-        return Ok(true);
-    }
-    let Some(client_id) = &caller.client_id else {
-        return Ok(false);
-    };
-    let system = state.store.system(&agent.system_id).await?;
-    Ok(system.is_some_and(|s| s.system.client_id.contains(client_id)))
-}
-
-/// AUTH-00023 (401) for an end-user token that names no vendor at all.
-fn require_vendor(caller: &Caller) -> ApiResult<()> {
-    if caller.consumer_org.is_none() && caller.client_id.is_none() {
-        return Err(problem(
-            23,
-            "the token names no vendor: use a token issued through the vendor's client",
-        ));
-    }
-    Ok(())
-}
 
 /// AUTH.VLD-00014 (400): no `agent` parameter, or no such agent for this vendor. Another
 /// vendor's agent gets the same answer, so its existence is not revealed.
@@ -773,7 +503,7 @@ async fn vendor_agent(
         .filter(|u| !u.is_deleted)
         .ok_or_else(|| unknown_agent("no system user with this id"))?;
     require_vendor(caller)?;
-    if !from_agents_vendor(state, caller, &user).await? {
+    if !from_agents_vendor(&state.app, caller, &user).await? {
         return Err(unknown_agent("no system user with this id"));
     }
     if user.user_type != SystemUserType::Agent {
@@ -823,11 +553,14 @@ async fn vendor_agents(
         })?;
     let org = systembruker_domain::OrgNumber::parse(org)
         .map_err(|e| ApiError::invalid_id("party", &e))?;
-    let firm = state
-        .store
-        .organization(&org)
-        .await?
-        .ok_or_else(|| problem(0, format!("organisation {org} is not in the register")))?;
+    let firm =
+        state
+            .store
+            .organization(&org)
+            .await?
+            .ok_or_else(|| RuleError::PartyNotInRegister {
+                org: org.to_string(),
+            })?;
     require_vendor(&caller)?;
     client_administrator(&state, &caller, firm.uuid, Action::Read).await?;
     let mut agents = Vec::new();
@@ -836,7 +569,7 @@ async fn vendor_agents(
         .system_users_of(&org_of(&firm), SystemUserType::Agent)
         .await?
     {
-        if from_agents_vendor(&state, &caller, &user).await? {
+        if from_agents_vendor(&state.app, &caller, &user).await? {
             let packages = user.access_packages.clone();
             let mut dto = SystemUserDto::external(user);
             dto.access_packages = Some(
@@ -886,7 +619,7 @@ async fn vendor_available(
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<ClientListDto>> {
     let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Read).await?;
-    let clients = available_clients(&state, &agent).await?;
+    let clients = available_clients(&state.app, &agent).await?;
     let data = clients.iter().map(ClientDto::from_candidate).collect();
     Ok(axum::Json(client_list(&agent, data)))
 }
@@ -901,7 +634,7 @@ async fn vendor_delegated(
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<ClientListDto>> {
     let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Read).await?;
-    let clients = agent_clients(&state, agent.id).await?;
+    let clients = agent_clients(&state.app, agent.id).await?;
     let data = clients.iter().map(ClientDto::from_delegated).collect();
     Ok(axum::Json(client_list(&agent, data)))
 }
@@ -925,8 +658,8 @@ async fn vendor_add(
 ) -> ApiResult<axum::Json<AgentClientDto>> {
     let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Write).await?;
     let client = client_param(query.client.as_deref())?;
-    let plan = plan_for(&state, &agent, client).await?;
-    add_clients(&state, &caller, &agent, &[plan]).await?;
+    let plan = plan_for(&state.app, &agent, client).await?;
+    add_clients(&state.app, &caller, &agent, &[plan]).await?;
     Ok(axum::Json(AgentClientDto {
         agent: agent.id,
         client,
@@ -944,7 +677,7 @@ async fn vendor_remove(
 ) -> ApiResult<axum::Json<AgentClientDto>> {
     let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Write).await?;
     let client = client_param(query.client.as_deref())?;
-    remove_client(&state, &caller, &agent, client).await?;
+    remove_client(&state.app, &caller, &agent, client).await?;
     Ok(axum::Json(AgentClientDto {
         agent: agent.id,
         client,

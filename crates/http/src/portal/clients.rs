@@ -33,6 +33,8 @@ use crate::authentication::clients::{
     client_administrator, owned_agent, plan_for, remove_client, remove_firm_itself, self_possible,
 };
 use crate::problem::ApiError;
+use systembruker_app::AppError;
+use systembruker_domain::RuleError;
 
 /// Rows per page: enough to scan, few enough to render in a blink with any number of clients.
 const PAGE_SIZE: usize = 25;
@@ -270,10 +272,10 @@ impl Agent {
 async fn open_agent(state: &PortalState, viewer: &Viewer, id: &str) -> Result<Agent, Failure> {
     let acting = acting(state, viewer).await?;
     let id = Uuid::parse_str(id.trim()).map_err(|_| Failure::NotFound)?;
-    let user = match owned_agent(state, &acting.party, id).await {
+    let user = match owned_agent(&state.app.app, &acting.party, id).await {
         Ok(user) => user,
-        Err(e) if e.code == "AUTH-00015" => return Err(Failure::NotFound),
-        Err(e) if e.code == "AUTH-00034" => {
+        Err(AppError::Rule(RuleError::SystemUserNotFound { .. })) => return Err(Failure::NotFound),
+        Err(AppError::Rule(RuleError::ExpectedAgent)) => {
             return Err(Failure::Redirect(format!(
                 "/accessmanagement/ui/systemuser/{id}"
             )));
@@ -303,30 +305,24 @@ async fn is_client_admin(
 
 /// The clients the agent has now.
 async fn delegated_set(state: &PortalState, agent: Uuid) -> Result<HashSet<Uuid>, Failure> {
-    Ok(agent_clients(state, agent)
+    Ok(agent_clients(&state.app.app, agent)
         .await?
         .iter()
         .map(|c| c.client)
         .collect())
 }
 
-/// What went wrong for a person: the API's code in plain words, with the packages a
-/// client lacks when the API names them.
-fn reason(names: &Names<'_>, error: &ApiError) -> String {
+/// What went wrong for a person: the rule's refusal in plain words, with the packages a
+/// client lacks when the rule names them.
+fn reason(names: &Names<'_>, error: &AppError) -> String {
     let t = names.texts();
-    let text = t.get(api_message_key(&error.code)).to_string();
-    let missing: Vec<String> = error
-        .extensions
-        .get("missingPackages")
-        .and_then(|v| v.as_array())
-        .map(|codes| {
-            codes
-                .iter()
-                .filter_map(|c| c.as_str())
-                .map(|c| names.package(c).name)
-                .collect()
-        })
-        .unwrap_or_default();
+    let text = t.get(error.message_key()).to_string();
+    let missing: Vec<String> = match error {
+        AppError::Rule(RuleError::ClientLacksPackages { missing, .. }) => {
+            missing.iter().map(|c| names.package(c).name).collect()
+        }
+        _ => Vec::new(),
+    };
     if missing.is_empty() {
         text
     } else {
@@ -404,7 +400,7 @@ fn own_row(
     added: bool,
 ) -> Result<Option<OwnRow>, Failure> {
     let access_manager = acting.standing.access_manager;
-    let shown = added || (access_manager && self_possible(state, agent)?);
+    let shown = added || (access_manager && self_possible(&state.app.app, agent)?);
     Ok(shown.then(|| OwnRow {
         name: acting.party.name.clone(),
         org: spaced(&acting.org()),
@@ -422,12 +418,12 @@ pub(crate) async fn section(
     query: &ListQuery,
 ) -> Result<ClientsSection, Failure> {
     let t = viewer.t();
-    let user = owned_agent(state, &acting.party, agent_id).await?;
+    let user = owned_agent(&state.app.app, &acting.party, agent_id).await?;
     let client_admin = is_client_admin(state, viewer, acting.party.uuid).await?;
     let access_manager = acting.standing.access_manager;
     let firm = acting.party.uuid;
     let delegated = if client_admin || access_manager {
-        agent_clients(state, user.id).await?
+        agent_clients(&state.app.app, user.id).await?
     } else {
         std::sync::Arc::default()
     };
@@ -516,7 +512,7 @@ async fn render_add_page(
     let t = viewer.t();
     let agent = open_agent(state, viewer, id).await?;
     agent.require_client_admin()?;
-    let available = available_clients(state, &agent.user).await?;
+    let available = available_clients(&state.app.app, &agent.user).await?;
     let added = delegated_set(state, agent.user.id).await?;
     let search = Search::new(query.search());
     let matching: Vec<&ClientCandidate> = available
@@ -636,12 +632,13 @@ pub(crate) async fn add_post(
         let agent = open_agent(&state, &viewer, &id).await?;
         agent.require_client_admin()?;
         let client = form.client()?;
-        let outcome = match plan_for(&state, &agent.user, client).await {
-            Ok(plan) => add_clients(&state, &viewer.caller(), &agent.user, &[plan])
+        let outcome = match plan_for(&state.app.app, &agent.user, client).await {
+            Ok(plan) => add_clients(&state.app.app, &viewer.caller(), &agent.user, &[plan])
                 .await
                 .map(|_| ()),
             Err(e) => Err(e),
         };
+        let outcome = outcome.map_err(ApiError::from);
         Ok(form.answer(agent.user.id, "added", refusal_or_fault(outcome)?))
     }
     .await;
@@ -666,7 +663,9 @@ pub(crate) async fn remove_post(
                 .map(|_| ())
         } else {
             agent.require_client_admin()?;
-            remove_client(&state, &caller, &agent.user, client).await
+            remove_client(&state.app.app, &caller, &agent.user, client)
+                .await
+                .map_err(ApiError::from)
         };
         Ok(form.answer(agent.user.id, "removed", refusal_or_fault(outcome)?))
     }
@@ -755,7 +754,7 @@ async fn matching_plans(
     query: &str,
 ) -> Result<Vec<Planned>, Failure> {
     let search = Search::new(query);
-    let mut plans = available_plans(state, agent).await?;
+    let mut plans = available_plans(&state.app.app, agent).await?;
     plans.retain(|(c, _)| search.matches(&c.name, &c.org_number));
     Ok(plans)
 }
@@ -782,13 +781,13 @@ async fn add_batch(
     tally: &mut Tally,
 ) {
     let plans: Vec<NewClientDelegation> = batch.iter().map(|(_, plan)| plan.clone()).collect();
-    if let Ok(new) = add_clients(state, caller, agent, &plans).await {
+    if let Ok(new) = add_clients(&state.app.app, caller, agent, &plans).await {
         tally.count_added(new);
         return;
     }
     let names = Names::new(state, t);
     for (candidate, plan) in batch {
-        match add_clients(state, caller, agent, std::slice::from_ref(plan)).await {
+        match add_clients(&state.app.app, caller, agent, std::slice::from_ref(plan)).await {
             Ok(new) => tally.count_added(new),
             Err(e) => {
                 tally.attempted += 1;
@@ -1051,8 +1050,10 @@ mod tests {
             .create_system_user(&new, &Grants::default(), &Actor::named("test"))
             .await
             .expect("created");
-        let agent = owned_agent(&state, &firm, id).await.expect("agent");
-        let mut planned = available_plans(&state, &agent).await.expect("plans");
+        let agent = owned_agent(&state.app.app, &firm, id).await.expect("agent");
+        let mut planned = available_plans(&state.app.app, &agent)
+            .await
+            .expect("plans");
         assert_eq!(planned.len(), 2);
         // Bakeriet's plan now rests on an auditor role it never gave.
         for (candidate, plan) in &mut planned {
@@ -1077,7 +1078,9 @@ mod tests {
         assert_eq!(now.len(), 1);
         assert!(!now.contains(&planned[0].0.party), "Bakeriet was not added");
         // Again, with Bakeriet's plan mended: Rør og Vann is there already and not counted.
-        let mended = available_plans(&state, &agent).await.expect("plans");
+        let mended = available_plans(&state.app.app, &agent)
+            .await
+            .expect("plans");
         let mut tally = Tally::default();
         add_batch(&state, (&caller, t), &agent, &mended, &mut tally).await;
         assert_eq!(

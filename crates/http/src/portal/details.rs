@@ -208,7 +208,7 @@ pub(crate) async fn confirm_delete(
 
 /// What deleting an agent does to its clients, in numbers.
 async fn clients_warning(state: &PortalState, t: Texts, id: uuid::Uuid) -> Result<String, Failure> {
-    let count = agent_clients(state, id).await?.len();
+    let count = agent_clients(&state.app.app, id).await?.len();
     Ok(if count == 0 {
         t.get("delete.agent.no_clients").to_string()
     } else {
