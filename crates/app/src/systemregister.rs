@@ -292,10 +292,11 @@ pub async fn replace_rights(
     system_id: &str,
     rights: Vec<Right>,
 ) -> AppResult<()> {
-    let mut system = system_to_change(app, caller, system_id).await?;
-    system.rights = rights;
-    let system = system.trimmed();
-    store_change(app, caller, system, SystemChangeType::RightsUpdate).await
+    let change = SystemChangeType::RightsUpdate;
+    replace_part(app, caller, system_id, change, |system| {
+        system.rights = rights
+    })
+    .await
 }
 
 /// Replaces the access packages the system offers.
@@ -305,10 +306,24 @@ pub async fn replace_packages(
     system_id: &str,
     packages: Vec<AccessPackageRef>,
 ) -> AppResult<()> {
+    let change = SystemChangeType::AccessPackageUpdate;
+    replace_part(app, caller, system_id, change, |system| {
+        system.access_packages = packages;
+    })
+    .await
+}
+
+/// Changes one part of the live system and stores it, validated, as `change`.
+async fn replace_part(
+    app: &App,
+    caller: &Caller,
+    system_id: &str,
+    change: SystemChangeType,
+    edit: impl FnOnce(&mut RegisteredSystem),
+) -> AppResult<()> {
     let mut system = system_to_change(app, caller, system_id).await?;
-    system.access_packages = packages;
-    let system = system.trimmed();
-    store_change(app, caller, system, SystemChangeType::AccessPackageUpdate).await
+    edit(&mut system);
+    store_change(app, caller, system.trimmed(), change).await
 }
 
 /// Deletes the system (softly: its id stays taken and its history kept).

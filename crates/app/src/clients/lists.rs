@@ -7,7 +7,9 @@ use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::sync::Arc;
 
-use systembruker_domain::clients::{ClientRelation, ProvidedPackage, plan_client, plan_self};
+use systembruker_domain::clients::{
+    ClientRelation, ProvidedPackage, plan_client, plan_self, provided_packages,
+};
 use systembruker_storage::{
     ClientCandidate, DelegatedClient, NewClientDelegation, StoreResult, StoredSystemUser,
     VersionedCache,
@@ -130,4 +132,27 @@ pub async fn agent_clients(app: &App, agent: Uuid) -> AppResult<Arc<Vec<Delegate
         app.store.delegated_clients(agent),
     )
     .await
+}
+
+/// Every client of `firm` that provides all of `wanted` (catalogue codes), each with the
+/// delegable packages it provides (as codes).
+pub async fn clients_providing(
+    app: &App,
+    firm: Uuid,
+    wanted: &[String],
+) -> AppResult<Vec<(ClientCandidate, Vec<String>)>> {
+    let mut out = Vec::new();
+    for candidate in firm_clients(app, firm).await?.iter() {
+        let provided = provided_packages(
+            app.catalogue,
+            candidate.unit_type.as_deref(),
+            &candidate.relations,
+        )
+        .map_err(catalogue_mismatch)?;
+        let packages: Vec<String> = provided.into_iter().map(|p| p.package).collect();
+        if wanted.iter().all(|w| packages.contains(w)) {
+            out.push((candidate.clone(), packages));
+        }
+    }
+    Ok(out)
 }

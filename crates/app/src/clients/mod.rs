@@ -23,7 +23,8 @@ use crate::{App, AppError, AppResult};
 
 pub use delegate::{add_clients, plan_for, remove_client};
 pub use lists::{
-    ListCache, agent_clients, available_clients, available_plans, firm_clients, self_possible,
+    ListCache, agent_clients, available_clients, available_plans, clients_providing, firm_clients,
+    self_possible,
 };
 pub use vendor::{from_agents_vendor, require_vendor};
 

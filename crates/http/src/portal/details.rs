@@ -17,8 +17,9 @@ use super::page::{Chrome, Failure, api_message_key, html, see_other};
 use super::party::{Acting, acting};
 use super::{OVERVIEW, PortalState, with_query};
 use crate::authentication::SystemUserDto;
-use crate::authentication::clients::{agent_clients, delete_agent_of};
+use crate::authentication::clients::delete_agent_of;
 use crate::authentication::systemusers::{delete_for_party, detail};
+use systembruker_app::clients::agent_clients;
 
 #[derive(Deserialize)]
 pub(crate) struct DetailQuery {

@@ -1,13 +1,5 @@
-//! Client delegation for agent system users (authorization.md §3, authentication.md §3.2):
-//! the firm's client administrator adds the firm's clients to its agent system user, and
-//! the agent may then act for each client with the packages the client provides.
-//!
-//! Two ways in, one set of rules: the end-user routes under `systemuser/agent/{party}/…`
-//! (portal style, the party is the firm) and the vendor API under `enduser/systemuser/…`,
-//! which the vendor's system calls for a logged-in client administrator with an end-user
-//! token carrying `altinn:clientdelegations.read`/`.write` and naming the vendor
-//! (`consumer`, or a client id registered on the agent's system). A vendor only ever
-//! reaches the agents of its own systems.
+//! The end-user routes under `systemuser/agent/{party}/…` (portal style: the party is
+//! the firm), and the access manager adding or removing the firm itself.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,27 +7,22 @@ use serde::{Deserialize, Serialize};
 use systembruker_domain::RuleError;
 use systembruker_domain::clients::plan_self;
 use systembruker_domain::party::Party;
-use systembruker_domain::systemuser::SystemUserType;
-use systembruker_storage::{
-    ClientCandidate, DelegatedClient, NewClientDelegation, StoredSystemUser,
-};
+use systembruker_storage::{DelegatedClient, NewClientDelegation, StoredSystemUser};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{Action, Need, access_manager, catalogue_mismatch, require};
-use super::systemusers::SystemUserDto;
-use super::{actor, org_of, parse_id, resolve_org_party};
+use super::*;
 use crate::AppState;
-use crate::auth::{Caller, ClientDelegationRead, ClientDelegationWrite, EndUserScope, Scoped};
+use crate::auth::{Caller, EndUserScope, Scoped};
 use crate::problem::{ApiError, ApiResult, ValidationError};
-pub(crate) use systembruker_app::clients::{
-    add_clients, agent_clients, available_clients, available_plans, firm_clients,
-    from_agents_vendor, owned_agent, plan_for, remove_client, require_vendor, self_possible,
+use systembruker_app::clients::{
+    add_clients, agent_clients, available_clients, clients_providing, owned_agent, plan_for,
+    remove_client, self_possible,
 };
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(party_clients))
         .routes(routes!(available_for_agent))
@@ -43,57 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add_for_party, delete_agent))
         .routes(routes!(remove_for_party))
         .routes(routes!(self_status, add_self, remove_self))
-        .routes(routes!(vendor_agents))
-        .routes(routes!(vendor_available))
-        .routes(routes!(vendor_delegated, vendor_add, vendor_remove))
 }
-
-// ----- the rules, shared by both APIs and the portal -----
-
-/// One client as the APIs show it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ClientDto {
-    /// The client's party uuid: what `client=` takes.
-    pub client_id: Uuid,
-    pub client_organization_number: String,
-    pub client_organization_name: String,
-}
-
-impl ClientDto {
-    fn from_candidate(candidate: &ClientCandidate) -> Self {
-        Self {
-            client_id: candidate.party,
-            client_organization_number: candidate.org_number.clone(),
-            client_organization_name: candidate.name.clone(),
-        }
-    }
-
-    fn from_delegated(client: &DelegatedClient) -> Self {
-        Self {
-            client_id: client.client,
-            client_organization_number: client.org_number.clone(),
-            client_organization_name: client.name.clone(),
-        }
-    }
-}
-
-/// The PDP must let the logged-in user read or change the firm's clients
-/// (`altinn_client_administration`; 403 otherwise).
-pub(crate) async fn client_administrator(
-    state: &AppState,
-    caller: &Caller,
-    firm: Uuid,
-    action: Action,
-) -> ApiResult<()> {
-    let need = match action {
-        Action::Read => Need::ReadClients,
-        Action::Write => Need::ManageClients,
-    };
-    require(state, caller, firm, need).await.map(|_| ())
-}
-
-// ----- end-user routes: systemuser/agent/{party}/… -----
 
 /// `?packages=` on the party's client list: URNs or codes, comma-separated.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -150,23 +87,15 @@ async fn party_clients(
                 .map_err(|e| ApiError::invalid_field("STD-00010", "packages", e.to_string()))
         })
         .collect::<ApiResult<_>>()?;
-    let mut out = Vec::new();
-    for candidate in firm_clients(&state.app, firm.uuid).await?.iter() {
-        let provided = systembruker_domain::clients::provided_packages(
-            state.catalogue,
-            candidate.unit_type.as_deref(),
-            &candidate.relations,
-        )
-        .map_err(catalogue_mismatch)?;
-        let packages: Vec<String> = provided.into_iter().map(|p| p.package).collect();
-        if wanted.iter().all(|w| packages.contains(w)) {
-            out.push(PartyClientDto {
-                client: ClientDto::from_candidate(candidate),
-                relations: candidate.relations.clone(),
-                packages,
-            });
-        }
-    }
+    let clients = clients_providing(&state.app, firm.uuid, &wanted).await?;
+    let out = clients
+        .into_iter()
+        .map(|(candidate, packages)| PartyClientDto {
+            client: ClientDto::from_candidate(&candidate),
+            relations: candidate.relations,
+            packages,
+        })
+        .collect();
     Ok(axum::Json(out))
 }
 
@@ -229,7 +158,7 @@ pub struct ClientQuery {
 }
 
 /// The `client` parameter: AUTH.VLD-00016 when missing or not a uuid.
-fn client_param(value: Option<&str>) -> ApiResult<Uuid> {
+pub(super) fn client_param(value: Option<&str>) -> ApiResult<Uuid> {
     value
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -275,7 +204,7 @@ fn delegation_dto(agent: Uuid, client: &DelegatedClient) -> AgentDelegationDto {
         agent_system_user_id: agent,
         client: ClientDto::from_delegated(client),
         access_packages: client.packages.clone(),
-        created: super::timestamp(client.created_at),
+        created: crate::authentication::timestamp(client.created_at),
     }
 }
 
@@ -368,7 +297,7 @@ pub(crate) async fn self_dto(
 /// the firm's agent is a delegation like any other (AUTH-00053 otherwise).
 fn check_can_delegate_own(
     state: &AppState,
-    standing: &super::access::Standing,
+    standing: &crate::authentication::access::Standing,
     packages: &[String],
 ) -> ApiResult<()> {
     for code in packages {
@@ -468,218 +397,4 @@ async fn remove_self(
     let firm = resolve_org_party(&state, &party).await?;
     let agent = remove_firm_itself(&state, &caller, &firm, parse_id("systemUserId", &id)?).await?;
     Ok(axum::Json(self_dto(&state, &agent).await?))
-}
-
-// ----- the vendor API: enduser/systemuser/… -----
-
-/// AUTH.VLD-00014 (400): no `agent` parameter, or no such agent for this vendor. Another
-/// vendor's agent gets the same answer, so its existence is not revealed.
-fn unknown_agent(detail: &str) -> ApiError {
-    ApiError::validation(vec![ValidationError {
-        code: "AUTH.VLD-00014".into(),
-        title: "The agent parameter is missing or names no system user".into(),
-        paths: vec!["?agent".into()],
-        detail: Some(detail.into()),
-    }])
-}
-
-/// The agent named by `?agent=`, checked against the calling vendor and the caller's
-/// client-administrator standing in the agent's owner.
-async fn vendor_agent(
-    state: &AppState,
-    caller: &Caller,
-    agent: Option<&str>,
-    action: Action,
-) -> ApiResult<StoredSystemUser> {
-    let id = agent
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| unknown_agent("add ?agent=<system user id>"))?;
-    let id = Uuid::parse_str(id).map_err(|_| unknown_agent("agent is not a uuid"))?;
-    let user = state
-        .store
-        .system_user(id)
-        .await?
-        .filter(|u| !u.is_deleted)
-        .ok_or_else(|| unknown_agent("no system user with this id"))?;
-    require_vendor(caller)?;
-    if !from_agents_vendor(&state.app, caller, &user).await? {
-        return Err(unknown_agent("no system user with this id"));
-    }
-    if user.user_type != SystemUserType::Agent {
-        return Err(ApiError::validation(vec![ValidationError {
-            code: "AUTH.VLD-00015".into(),
-            title: "The system user is not an agent system user".into(),
-            paths: vec!["?agent".into()],
-            detail: None,
-        }]));
-    }
-    client_administrator(state, caller, user.owner_party_uuid, action).await?;
-    Ok(user)
-}
-
-/// `?party=` on the vendor's agent list: the firm's organisation number.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct AgentsQuery {
-    #[serde(default)]
-    pub party: Option<String>,
-}
-
-/// `?agent=&client=` on the vendor API.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct VendorClientQuery {
-    #[serde(default)]
-    pub agent: Option<String>,
-    #[serde(default)]
-    pub client: Option<String>,
-}
-
-#[utoipa::path(get, path = "/authentication/api/v1/enduser/systemuser/agents", tag = "systemuser-clients",
-    params(AgentsQuery), security(("bearer" = ["altinn:clientdelegations.read"])),
-    responses((status = 200, body = Vec<SystemUserDto>), (status = 400, body = crate::problem::ProblemBody),
-        (status = 403, body = crate::problem::ProblemBody)))]
-async fn vendor_agents(
-    State(state): State<AppState>,
-    caller: Scoped<ClientDelegationRead>,
-    Query(query): Query<AgentsQuery>,
-) -> ApiResult<axum::Json<Vec<SystemUserDto>>> {
-    let org = query
-        .party
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| {
-            ApiError::invalid_field("STD-00010", "party", "add ?party=<organisation number>")
-        })?;
-    let org = systembruker_domain::OrgNumber::parse(org)
-        .map_err(|e| ApiError::invalid_id("party", &e))?;
-    let firm =
-        state
-            .store
-            .organization(&org)
-            .await?
-            .ok_or_else(|| RuleError::PartyNotInRegister {
-                org: org.to_string(),
-            })?;
-    require_vendor(&caller)?;
-    client_administrator(&state, &caller, firm.uuid, Action::Read).await?;
-    let mut agents = Vec::new();
-    for user in state
-        .store
-        .system_users_of(&org_of(&firm), SystemUserType::Agent)
-        .await?
-    {
-        if from_agents_vendor(&state.app, &caller, &user).await? {
-            let packages = user.access_packages.clone();
-            let mut dto = SystemUserDto::external(user);
-            dto.access_packages = Some(
-                packages
-                    .iter()
-                    .map(|code| systembruker_domain::system::AccessPackageRef::new(code))
-                    .collect(),
-            );
-            agents.push(dto);
-        }
-    }
-    Ok(axum::Json(agents))
-}
-
-/// The vendor API's client lists: the agent and its clients.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ClientListDto {
-    pub system_user_information: SystemUserInformation,
-    pub data: Vec<ClientDto>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SystemUserInformation {
-    pub system_user_id: Uuid,
-    pub system_user_owner_org: String,
-}
-
-fn client_list(agent: &StoredSystemUser, data: Vec<ClientDto>) -> ClientListDto {
-    ClientListDto {
-        system_user_information: SystemUserInformation {
-            system_user_id: agent.id,
-            system_user_owner_org: agent.owner_org.clone(),
-        },
-        data,
-    }
-}
-
-#[utoipa::path(get, path = "/authentication/api/v1/enduser/systemuser/clients/available", tag = "systemuser-clients",
-    params(VendorClientQuery), security(("bearer" = ["altinn:clientdelegations.read"])),
-    responses((status = 200, body = ClientListDto), (status = 400, body = crate::problem::ProblemBody),
-        (status = 403, body = crate::problem::ProblemBody)))]
-async fn vendor_available(
-    State(state): State<AppState>,
-    caller: Scoped<ClientDelegationRead>,
-    Query(query): Query<VendorClientQuery>,
-) -> ApiResult<axum::Json<ClientListDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Read).await?;
-    let clients = available_clients(&state.app, &agent).await?;
-    let data = clients.iter().map(ClientDto::from_candidate).collect();
-    Ok(axum::Json(client_list(&agent, data)))
-}
-
-#[utoipa::path(get, path = "/authentication/api/v1/enduser/systemuser/clients", tag = "systemuser-clients",
-    params(VendorClientQuery), security(("bearer" = ["altinn:clientdelegations.read"])),
-    responses((status = 200, body = ClientListDto), (status = 400, body = crate::problem::ProblemBody),
-        (status = 403, body = crate::problem::ProblemBody)))]
-async fn vendor_delegated(
-    State(state): State<AppState>,
-    caller: Scoped<ClientDelegationRead>,
-    Query(query): Query<VendorClientQuery>,
-) -> ApiResult<axum::Json<ClientListDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Read).await?;
-    let clients = agent_clients(&state.app, agent.id).await?;
-    let data = clients.iter().map(ClientDto::from_delegated).collect();
-    Ok(axum::Json(client_list(&agent, data)))
-}
-
-/// What the vendor API answers on add and remove.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentClientDto {
-    pub agent: Uuid,
-    pub client: Uuid,
-}
-
-#[utoipa::path(post, path = "/authentication/api/v1/enduser/systemuser/clients", tag = "systemuser-clients",
-    params(VendorClientQuery), security(("bearer" = ["altinn:clientdelegations.write"])),
-    responses((status = 200, body = AgentClientDto), (status = 400, body = crate::problem::ProblemBody),
-        (status = 403, body = crate::problem::ProblemBody)))]
-async fn vendor_add(
-    State(state): State<AppState>,
-    caller: Scoped<ClientDelegationWrite>,
-    Query(query): Query<VendorClientQuery>,
-) -> ApiResult<axum::Json<AgentClientDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Write).await?;
-    let client = client_param(query.client.as_deref())?;
-    let plan = plan_for(&state.app, &agent, client).await?;
-    add_clients(&state.app, &caller, &agent, &[plan]).await?;
-    Ok(axum::Json(AgentClientDto {
-        agent: agent.id,
-        client,
-    }))
-}
-
-#[utoipa::path(delete, path = "/authentication/api/v1/enduser/systemuser/clients", tag = "systemuser-clients",
-    params(VendorClientQuery), security(("bearer" = ["altinn:clientdelegations.write"])),
-    responses((status = 200, body = AgentClientDto), (status = 400, body = crate::problem::ProblemBody),
-        (status = 403, body = crate::problem::ProblemBody)))]
-async fn vendor_remove(
-    State(state): State<AppState>,
-    caller: Scoped<ClientDelegationWrite>,
-    Query(query): Query<VendorClientQuery>,
-) -> ApiResult<axum::Json<AgentClientDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Write).await?;
-    let client = client_param(query.client.as_deref())?;
-    remove_client(&state.app, &caller, &agent, client).await?;
-    Ok(axum::Json(AgentClientDto {
-        agent: agent.id,
-        client,
-    }))
 }
