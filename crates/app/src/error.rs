@@ -5,6 +5,7 @@
 use systembruker_domain::RuleError;
 use systembruker_domain::system::ValidationFailure;
 use systembruker_storage::StoreError;
+use systembruker_token::PortError;
 
 /// Why a use case did not do what it was asked.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -37,6 +38,10 @@ pub enum AppError {
     /// Storage failed or refused (mapped by the kind of failure).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The token service's storage port failed or refused (e.g. reading a Maskinporten
+    /// client while validating a system).
+    #[error(transparent)]
+    Port(#[from] PortError),
 }
 
 pub type AppResult<T> = Result<T, AppError>;

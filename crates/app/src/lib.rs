@@ -8,12 +8,14 @@
 //! parse their input, call a use case and map its result (see docs/architecture.md).
 
 mod caller;
+pub mod clients;
 mod error;
+pub mod systemregister;
 
 use std::sync::Arc;
 
 use systembruker_domain::catalogue::Catalogue;
-use systembruker_storage::Store;
+use systembruker_storage::{Store, VersionedCache};
 
 pub use caller::{ADMIN_SCOPE, Caller};
 pub use error::{AppError, AppResult};
@@ -25,6 +27,8 @@ pub struct Settings {
     pub public_url: String,
     /// A system-user request not answered within this many days becomes `Timedout`.
     pub request_timeout_days: u32,
+    /// Development mode: e.g. `http://localhost` redirect URLs are allowed.
+    pub dev: bool,
 }
 
 impl Settings {
@@ -41,6 +45,10 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub catalogue: &'static Catalogue,
     pub settings: Arc<Settings>,
+    /// Client lists of accounting firms, by firm, valid while the facts counter stands still.
+    pub client_lists: Arc<clients::ListCache<systembruker_storage::ClientCandidate>>,
+    /// Delegated clients, by agent system user, likewise.
+    pub delegated_lists: Arc<clients::ListCache<systembruker_storage::DelegatedClient>>,
 }
 
 impl App {
@@ -49,6 +57,8 @@ impl App {
             store,
             catalogue,
             settings: Arc::new(settings),
+            client_lists: Arc::new(VersionedCache::new(clients::lists::CACHED_LISTS)),
+            delegated_lists: Arc::new(VersionedCache::new(clients::lists::CACHED_LISTS)),
         }
     }
 }

@@ -228,6 +228,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound(detail) => Self::not_found(detail),
             AppError::Conflict(detail) => Self::conflict(detail),
             AppError::Store(store) => store.into(),
+            AppError::Port(port) => port.into(),
         }
     }
 }

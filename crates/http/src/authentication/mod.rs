@@ -19,7 +19,6 @@ use serde::Serialize;
 use systembruker_domain::OrgNumber;
 use systembruker_domain::RuleError;
 use systembruker_domain::party::Party;
-use systembruker_domain::system::ValidationFailure;
 use systembruker_storage::Actor;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -152,28 +151,14 @@ pub(crate) fn problem(number: u8, detail: impl Into<String>) -> ApiError {
     ApiError::new(status, &format!("AUTH-{number:05}"), title).detail(detail)
 }
 
-/// A validation problem (`STD-00000`) listing every `AUTH.VLD-000NN` failure.
-pub(crate) fn validation(failures: Vec<ValidationFailure>) -> ApiError {
-    failures.into()
-}
-
 /// The vendor a Maskinporten token was issued to (`consumer`), else AUTH-00023 (401).
 pub(crate) fn vendor_of(caller: &Caller) -> ApiResult<OrgNumber> {
-    caller.consumer_org.ok_or_else(|| {
-        problem(
-            23,
-            "the token has no consumer organisation; use a Maskinporten token issued to the vendor",
-        )
-    })
+    Ok(systembruker_app::systemregister::vendor_of(caller)?)
 }
 
 /// Who makes a change, for the history.
 pub(crate) fn actor(caller: &Caller) -> Actor {
-    Actor {
-        name: caller.audit_name(),
-        org: caller.consumer_org.map(|o| o.to_string()),
-        client_id: caller.client_id.clone(),
-    }
+    systembruker_app::systemregister::actor(caller)
 }
 
 /// `{party}` in a route: the party id (integer) as in the reference, or the party uuid.

@@ -17,8 +17,9 @@ use super::page::{Chrome, Failure, api_message_key, html, see_other};
 use super::party::{Acting, acting};
 use super::{OVERVIEW, PortalState, with_query};
 use crate::authentication::SystemUserDto;
-use crate::authentication::clients::{agent_clients, delete_agent_of};
+use crate::authentication::clients::delete_agent_of;
 use crate::authentication::systemusers::{delete_for_party, detail};
+use systembruker_app::clients::agent_clients;
 
 #[derive(Deserialize)]
 pub(crate) struct DetailQuery {
@@ -208,7 +209,7 @@ pub(crate) async fn confirm_delete(
 
 /// What deleting an agent does to its clients, in numbers.
 async fn clients_warning(state: &PortalState, t: Texts, id: uuid::Uuid) -> Result<String, Failure> {
-    let count = agent_clients(state, id).await?.len();
+    let count = agent_clients(&state.app.app, id).await?.len();
     Ok(if count == 0 {
         t.get("delete.agent.no_clients").to_string()
     } else {

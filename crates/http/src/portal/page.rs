@@ -165,6 +165,12 @@ impl From<ApiError> for Failure {
     }
 }
 
+impl From<systembruker_app::AppError> for Failure {
+    fn from(error: systembruker_app::AppError) -> Self {
+        Self::Api(error.into())
+    }
+}
+
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
         Self::Api(error.into())
