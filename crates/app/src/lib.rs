@@ -9,6 +9,7 @@
 
 mod caller;
 mod error;
+pub mod pdp;
 
 use std::sync::Arc;
 
@@ -41,14 +42,23 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub catalogue: &'static Catalogue,
     pub settings: Arc<Settings>,
+    /// The PDP's context handler, with its compiled-policy and PIP caches (one per
+    /// process: every clone of the `App` shares it).
+    pub pdp: Arc<pdp::ContextHandler>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, catalogue: &'static Catalogue, settings: Settings) -> Self {
+        let pdp = Arc::new(pdp::ContextHandler::new(
+            store.clone(),
+            catalogue,
+            pdp::CacheLimits::default(),
+        ));
         Self {
             store,
             catalogue,
             settings: Arc::new(settings),
+            pdp,
         }
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::auth::Authenticator;
 use crate::maskinporten::{PlatformTokens, TokenMetrics};
 use crate::metrics::Metrics;
-use crate::pdp::{CacheLimits, ContextHandler};
+use crate::pdp::ContextHandler;
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -121,11 +121,15 @@ impl AppState {
         let token_metrics = TokenMetrics::default();
         let catalogue = Catalogue::builtin();
         let metrics = Arc::new(Metrics::default());
-        let pdp = Arc::new(ContextHandler::new(
+        let app = systembruker_app::App::new(
             store.clone(),
             catalogue,
-            CacheLimits::default(),
-        ));
+            systembruker_app::Settings {
+                public_url: config.public_url.clone(),
+                request_timeout_days: config.request_timeout_days,
+            },
+        );
+        let pdp = app.pdp.clone();
         metrics.register(
             "authorization_decisions",
             "PDP decisions, by result",
@@ -140,14 +144,6 @@ impl AppState {
             &config.rate_limits,
             metrics.refusals(),
         ));
-        let app = systembruker_app::App::new(
-            store.clone(),
-            catalogue,
-            systembruker_app::Settings {
-                public_url: config.public_url.clone(),
-                request_timeout_days: config.request_timeout_days,
-            },
-        );
         Self {
             app,
             limits,
