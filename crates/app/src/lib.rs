@@ -8,8 +8,12 @@
 //! parse their input, call a use case and map its result (see docs/architecture.md).
 
 mod caller;
+pub mod demo;
 mod error;
 pub mod pdp;
+pub mod register;
+pub mod resources;
+pub mod system_resources;
 
 use std::sync::Arc;
 
