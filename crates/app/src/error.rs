@@ -35,6 +35,10 @@ pub enum AppError {
     /// It clashes with what exists (409).
     #[error("{0}")]
     Conflict(String),
+    /// Something the platform keeps is broken, e.g. a stored policy that no longer
+    /// loads (500).
+    #[error("{0}")]
+    Internal(String),
     /// Storage failed or refused (mapped by the kind of failure).
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -9,7 +9,12 @@
 
 mod caller;
 pub mod clients;
+pub mod demo;
 mod error;
+pub mod pdp;
+pub mod register;
+pub mod resources;
+pub mod system_resources;
 pub mod systemregister;
 
 use std::sync::Arc;
@@ -49,16 +54,25 @@ pub struct App {
     pub client_lists: Arc<clients::ListCache<systembruker_storage::ClientCandidate>>,
     /// Delegated clients, by agent system user, likewise.
     pub delegated_lists: Arc<clients::ListCache<systembruker_storage::DelegatedClient>>,
+    /// The PDP's context handler, with its compiled-policy and PIP caches (one per
+    /// process: every clone of the `App` shares it).
+    pub pdp: Arc<pdp::ContextHandler>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, catalogue: &'static Catalogue, settings: Settings) -> Self {
+        let pdp = Arc::new(pdp::ContextHandler::new(
+            store.clone(),
+            catalogue,
+            pdp::CacheLimits::default(),
+        ));
         Self {
             store,
             catalogue,
             settings: Arc::new(settings),
             client_lists: Arc::new(VersionedCache::new(clients::lists::CACHED_LISTS)),
             delegated_lists: Arc::new(VersionedCache::new(clients::lists::CACHED_LISTS)),
+            pdp,
         }
     }
 }

@@ -227,6 +227,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(detail) => Self::forbidden(detail),
             AppError::NotFound(detail) => Self::not_found(detail),
             AppError::Conflict(detail) => Self::conflict(detail),
+            AppError::Internal(detail) => Self::internal(detail),
             AppError::Store(store) => store.into(),
             AppError::Port(port) => port.into(),
         }

@@ -6,7 +6,7 @@ use systembruker_storage::Store;
 use crate::auth::Authenticator;
 use crate::maskinporten::{PlatformTokens, TokenMetrics};
 use crate::metrics::Metrics;
-use crate::pdp::{CacheLimits, ContextHandler};
+use crate::pdp::ContextHandler;
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -108,11 +108,16 @@ impl AppState {
         let token_metrics = TokenMetrics::default();
         let catalogue = Catalogue::builtin();
         let metrics = Arc::new(Metrics::default());
-        let pdp = Arc::new(ContextHandler::new(
+        let app = systembruker_app::App::new(
             store.clone(),
             catalogue,
-            CacheLimits::default(),
-        ));
+            systembruker_app::Settings {
+                public_url: config.public_url.clone(),
+                request_timeout_days: config.request_timeout_days,
+                dev: config.dev,
+            },
+        );
+        let pdp = app.pdp.clone();
         metrics.register(
             "authorization_decisions",
             "PDP decisions, by result",
@@ -127,15 +132,6 @@ impl AppState {
             &config.rate_limits,
             metrics.refusals(),
         ));
-        let app = systembruker_app::App::new(
-            store.clone(),
-            catalogue,
-            systembruker_app::Settings {
-                public_url: config.public_url.clone(),
-                request_timeout_days: config.request_timeout_days,
-                dev: config.dev,
-            },
-        );
         Self {
             app,
             limits,
