@@ -166,6 +166,8 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl std::error::Error for ApiError {}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         Self::validation(
@@ -228,6 +230,11 @@ impl From<AppError> for ApiError {
             AppError::NotFound(detail) => Self::not_found(detail),
             AppError::Conflict(detail) => Self::conflict(detail),
             AppError::Store(store) => store.into(),
+            // An HTTP-layer check's own error, answered as that check answers it.
+            AppError::Passed(error) => error
+                .downcast_ref::<ApiError>()
+                .cloned()
+                .unwrap_or_else(|| Self::internal(error.to_string())),
         }
     }
 }
