@@ -2,6 +2,8 @@
 //! storage failure. The HTTP layer maps it to problem JSON in one place
 //! (`http/src/problem.rs`); the portal shows the text behind its message key.
 
+use std::sync::Arc;
+
 use systembruker_domain::RuleError;
 use systembruker_domain::system::ValidationFailure;
 use systembruker_storage::StoreError;
@@ -46,6 +48,10 @@ pub enum AppError {
     /// client while validating a system).
     #[error(transparent)]
     Port(#[from] PortError),
+    /// An error of a check that still lives in the HTTP layer (see `gate`), passed
+    /// through unchanged so that it is answered as before.
+    #[error("{0}")]
+    Passed(Arc<dyn std::error::Error + Send + Sync>),
 }
 
 pub type AppResult<T> = Result<T, AppError>;

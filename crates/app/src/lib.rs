@@ -76,3 +76,8 @@ impl App {
         }
     }
 }
+
+pub mod approval;
+pub mod gate;
+pub mod requests;
+pub mod systemusers;

@@ -166,6 +166,8 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl std::error::Error for ApiError {}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         Self::validation(
@@ -230,6 +232,11 @@ impl From<AppError> for ApiError {
             AppError::Internal(detail) => Self::internal(detail),
             AppError::Store(store) => store.into(),
             AppError::Port(port) => port.into(),
+            // An HTTP-layer check's own error, answered as that check answers it.
+            AppError::Passed(error) => error
+                .downcast_ref::<ApiError>()
+                .cloned()
+                .unwrap_or_else(|| Self::internal(error.to_string())),
         }
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod access;
 pub(crate) mod approval;
 pub(crate) mod changerequests;
 pub(crate) mod clients;
+pub(crate) mod gate;
 mod history;
 pub(crate) mod requests;
 pub(crate) mod systemregister;
@@ -164,33 +165,12 @@ pub(crate) fn actor(caller: &Caller) -> Actor {
 /// `{party}` in a route: the party id (integer) as in the reference, or the party uuid.
 /// Only organisations own system users.
 pub(crate) async fn resolve_org_party(state: &AppState, text: &str) -> ApiResult<Party> {
-    let party = if let Ok(id) = text.parse::<i64>() {
-        state.store.party_by_id(id).await?
-    } else if let Ok(uuid) = Uuid::parse_str(text) {
-        state.store.party_by_uuid(uuid).await?
-    } else {
-        return Err(ApiError::invalid_field(
-            "STD-00010",
-            "party",
-            format!("{text:?} is neither a party id nor a party uuid"),
-        ));
-    };
-    let party =
-        party.ok_or_else(|| ApiError::not_found(format!("party {text} is not in the register")))?;
-    if party.org_number().is_none() {
-        return Err(ApiError::bad_request(format!(
-            "party {text} is a person; system users belong to organisations"
-        )));
-    }
-    Ok(party)
+    Ok(systembruker_app::systemusers::owner_party(&state.app, party_key(text)?).await?)
 }
 
 /// The organisation number of a party known to be an organisation.
 pub(crate) fn org_of(party: &Party) -> String {
-    party
-        .org_number()
-        .map(|o| o.to_string())
-        .unwrap_or_default()
+    systembruker_app::systemusers::org_of(party)
 }
 
 /// Unix milliseconds as RFC 3339, as the reference's `DateTime` fields.
@@ -259,4 +239,20 @@ pub(crate) fn page_token(token: Option<&str>) -> ApiResult<Option<Uuid>> {
 pub(crate) fn parse_id(name: &str, text: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(text.trim())
         .map_err(|_| ApiError::invalid_field("STD-00010", name, format!("{text:?} is not a uuid")))
+}
+
+/// `{party}` in a route: the party id (integer) as in the reference, or the party uuid.
+pub(crate) fn party_key(text: &str) -> ApiResult<systembruker_app::systemusers::PartyKey> {
+    use systembruker_app::systemusers::PartyKey;
+    if let Ok(id) = text.parse::<i64>() {
+        Ok(PartyKey::Id(id))
+    } else if let Ok(uuid) = Uuid::parse_str(text) {
+        Ok(PartyKey::Uuid(uuid))
+    } else {
+        Err(ApiError::invalid_field(
+            "STD-00010",
+            "party",
+            format!("{text:?} is neither a party id nor a party uuid"),
+        ))
+    }
 }
