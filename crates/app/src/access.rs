@@ -2,16 +2,15 @@
 //! approval and end-user creation run for every right and package. The check's rule is
 //! `systembruker_domain::delegation`; this module reads what it needs.
 
-use async_trait::async_trait;
 use systembruker_domain::RuleError;
-use systembruker_domain::catalogue::{LookupError, packages_held};
+use systembruker_domain::catalogue::packages_held;
 use systembruker_domain::delegation::{
     self, Approver, CheckError, Checked, DelegatedRight, PolicyRule, ResourceFacts,
 };
 use systembruker_domain::resource::ResourceType;
 use systembruker_domain::rules::DelegationFailure;
 use systembruker_storage::{Grants, ResourceGrant, SubjectFacts};
-use systembruker_xacml::{Decision, DecisionResult, Policy, Request, Right};
+use systembruker_xacml::{Decision, Policy, Request, Right};
 use uuid::Uuid;
 
 use crate::{App, AppError, AppResult, Caller};
@@ -26,16 +25,6 @@ pub const CLIENT_ADMINISTRATION: &str = "altinn_client_administration";
 /// The attribute ids the access checks ask the PDP about.
 const PARTY_UUID: &str = "urn:altinn:party:uuid";
 const RESOURCE_ID: &str = "urn:altinn:resource";
-
-/// The policy decision point and its information point, as the access checks use them.
-#[async_trait]
-pub trait Pdp: Send + Sync {
-    /// The decisions on one request, as `POST /authorization/api/v1/authorize` gives them.
-    async fn authorize(&self, request: &Request) -> Vec<DecisionResult>;
-    /// The `urn:altinn:rolecode` values (upper case) the subject's roles give for the
-    /// party, implied roles included, as the PDP enriches a subject.
-    fn role_codes(&self, facts: &SubjectFacts) -> Result<Vec<String>, LookupError>;
-}
 
 /// A 500 for stored facts the catalogue does not know (a package or role code that
 /// was valid when written).

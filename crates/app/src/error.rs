@@ -2,10 +2,13 @@
 //! storage failure. The HTTP layer maps it to problem JSON in one place
 //! (`http/src/problem.rs`); the portal shows the text behind its message key.
 
+use std::sync::Arc;
+
 use systembruker_domain::RuleError;
 use systembruker_domain::catalogue::DelegationCheck;
 use systembruker_domain::system::ValidationFailure;
 use systembruker_storage::StoreError;
+use systembruker_token::PortError;
 
 /// Why a use case did not do what it was asked.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -35,12 +38,21 @@ pub enum AppError {
     /// It clashes with what exists (409).
     #[error("{0}")]
     Conflict(String),
+    /// Something the platform keeps is broken, e.g. a stored policy that no longer
+    /// loads (500).
+    #[error("{0}")]
+    Internal(String),
     /// Storage failed or refused (mapped by the kind of failure).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Our own data or engine failed in a way the caller cannot fix (500).
+    /// The token service's storage port failed or refused (e.g. reading a Maskinporten
+    /// client while validating a system).
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// An error of a check that still lives in the HTTP layer (see `gate`), passed
+    /// through unchanged so that it is answered as before.
     #[error("{0}")]
-    Internal(String),
+    Passed(Arc<dyn std::error::Error + Send + Sync>),
     /// The caller may not delegate the package (403), with the check that says why.
     #[error("{detail}")]
     MayNotDelegate {

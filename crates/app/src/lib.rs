@@ -10,13 +10,20 @@
 pub mod access;
 mod caller;
 pub mod changerequests;
+pub mod clients;
 pub mod delegations;
+pub mod demo;
 mod error;
+pub mod pdp;
+pub mod register;
+pub mod resources;
+pub mod system_resources;
+pub mod systemregister;
 
 use std::sync::Arc;
 
 use systembruker_domain::catalogue::Catalogue;
-use systembruker_storage::Store;
+use systembruker_storage::{Store, VersionedCache};
 
 pub use caller::{ADMIN_SCOPE, Caller};
 pub use error::{AppError, AppResult};
@@ -28,6 +35,8 @@ pub struct Settings {
     pub public_url: String,
     /// A system-user request not answered within this many days becomes `Timedout`.
     pub request_timeout_days: u32,
+    /// Development mode: e.g. `http://localhost` redirect URLs are allowed.
+    pub dev: bool,
 }
 
 impl Settings {
@@ -44,22 +53,34 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub catalogue: &'static Catalogue,
     pub settings: Arc<Settings>,
-    /// The policy decision point the access checks ask.
-    pub pdp: Arc<dyn access::Pdp>,
+    /// Client lists of accounting firms, by firm, valid while the facts counter stands still.
+    pub client_lists: Arc<clients::ListCache<systembruker_storage::ClientCandidate>>,
+    /// Delegated clients, by agent system user, likewise.
+    pub delegated_lists: Arc<clients::ListCache<systembruker_storage::DelegatedClient>>,
+    /// The PDP's context handler, with its compiled-policy and PIP caches (one per
+    /// process: every clone of the `App` shares it).
+    pub pdp: Arc<pdp::ContextHandler>,
 }
 
 impl App {
-    pub fn new(
-        store: Arc<dyn Store>,
-        catalogue: &'static Catalogue,
-        settings: Settings,
-        pdp: Arc<dyn access::Pdp>,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, catalogue: &'static Catalogue, settings: Settings) -> Self {
+        let pdp = Arc::new(pdp::ContextHandler::new(
+            store.clone(),
+            catalogue,
+            pdp::CacheLimits::default(),
+        ));
         Self {
             store,
             catalogue,
             settings: Arc::new(settings),
+            client_lists: Arc::new(VersionedCache::new(clients::lists::CACHED_LISTS)),
+            delegated_lists: Arc::new(VersionedCache::new(clients::lists::CACHED_LISTS)),
             pdp,
         }
     }
 }
+
+pub mod approval;
+pub mod gate;
+pub mod requests;
+pub mod systemusers;

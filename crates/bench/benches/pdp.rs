@@ -20,14 +20,12 @@ use hyper::body::Bytes;
 
 use cedar_policy::{Authorizer, Context, Entities, EntityUid, PolicySet, RestrictedExpression};
 use criterion::Criterion;
+use systembruker_app::pdp::{CacheLimits, ContextHandler, Enrichment};
 use systembruker_bench::{
     Question, Scale, open_or_generate, org_uuid, person_uuid, policy_packages, questions,
     resource_rules,
 };
 use systembruker_domain::catalogue::Catalogue;
-use systembruker_http::auth::{Authenticator, StaticAdminToken};
-use systembruker_http::pdp::Enrichment;
-use systembruker_http::{AppState, Config};
 use systembruker_storage::{PipStore, ResourceStore};
 use systembruker_xacml::{AttributeValue, Decision, Pdp, Policy, Request, category};
 
@@ -219,14 +217,8 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    let auth = Authenticator::default().with(Arc::new(StaticAdminToken::new(TOKEN).unwrap()));
-    let state = AppState::new(
-        Arc::new(store.clone()),
-        Config::new("http://127.0.0.1", false),
-        auth,
-    );
-    let pdp = state.pdp.clone();
     let catalogue = Catalogue::builtin();
+    let pdp = ContextHandler::new(Arc::new(store.clone()), catalogue, CacheLimits::default());
     let packages = policy_packages(catalogue);
 
     // Prepare the questions: parsed requests, and the PIP's facts for the engine-only runs.
@@ -379,7 +371,7 @@ fn main() {
     group.finish();
 
     // Over HTTP: the real server in a process of its own, on the same database file.
-    drop(state);
+    drop(pdp);
     let answers: Arc<Vec<(Bytes, Option<bool>)>> = Arc::new(
         prepared
             .iter()

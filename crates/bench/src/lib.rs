@@ -193,7 +193,7 @@ fn rule(id: &str, resource: &str, action: &str, subjects: &str) -> String {
     )
 }
 
-/// The resource's XACML policy, in the Altinn shape (authorization.md §5).
+/// The resource's XACML policy, in the Altinn shape (docs/authorization.md#resource-policies).
 pub fn policy_xml(rules: &ResourceRules) -> String {
     let read_subjects: String = rules
         .read_roles

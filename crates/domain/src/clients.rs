@@ -1,4 +1,4 @@
-//! Clients of a firm and what they let its agent system users do (authorization.md §3).
+//! Clients of a firm and what they let its agent system users do (docs/rules.md#clients).
 //!
 //! A client is an organisation that gave the firm (the facilitator) one of the client
 //! relations: the ER role regnskapsforer (REGN), revisor (REVI) or forretningsforer
@@ -9,7 +9,6 @@
 //! only when it provides *all* the user's packages (AUTH-00080 otherwise).
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::catalogue::{Catalogue, LookupError};
 
@@ -17,7 +16,8 @@ use crate::catalogue::{Catalogue, LookupError};
 pub const CLIENT_ROLES: [&str; 3] = ["regnskapsforer", "revisor", "forretningsforer"];
 
 /// How a client is related to the facilitator.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", tag = "kind", content = "code")]
 pub enum ClientRelation {
     /// The client gave the facilitator this ER role (catalogue code, `regnskapsforer`).
@@ -28,7 +28,8 @@ pub enum ClientRelation {
 
 /// A package a client provides to the facilitator's agents, and through which relation.
 /// `via` is `None` for the facilitator's own packages ("self").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProvidedPackage {
     /// Catalogue code (`regnskapsforer-med-signeringsrettighet`).

@@ -126,11 +126,13 @@ macro_rules! string_newtype_impls {
                 Self::parse(&s).map_err(serde::de::Error::custom)
             }
         }
+        #[cfg(feature = "openapi")]
         impl utoipa::PartialSchema for $ty {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 String::schema()
             }
         }
+        #[cfg(feature = "openapi")]
         impl utoipa::ToSchema for $ty {}
     };
 }

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod clients;
 pub mod delegation;
 pub mod ids;
+pub mod lifecycle;
 pub mod party;
 pub mod resource;
 pub mod rules;

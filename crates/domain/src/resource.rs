@@ -1,4 +1,4 @@
-//! Resources of the resource registry and their validation (authorization.md §6).
+//! Resources of the resource registry and their validation (docs/rules.md#resources).
 
 use std::sync::LazyLock;
 
@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::ids::OrgNumber;
 
 /// Text in the three languages the platform requires.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TranslatedText {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nb: Option<String>,
@@ -29,7 +30,8 @@ impl TranslatedText {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ResourceType {
     Default,
     Systemresource,
@@ -43,7 +45,8 @@ pub enum ResourceType {
     MigratedApp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReferenceType {
     Default,
     Uri,
@@ -54,7 +57,8 @@ pub enum ReferenceType {
     ApplicationId,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,7 +67,8 @@ pub struct ResourceReference {
     pub reference_type: ReferenceType,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CompetentAuthority {
     pub organization: OrgNumber,
@@ -79,7 +84,8 @@ fn default_true() -> bool {
 
 /// A service resource as the reference's resource registry models it (the subset the
 /// platform uses; unknown fields are kept in `extra` so nothing a client sends is lost).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceResource {
     pub identifier: String,
@@ -110,7 +116,7 @@ pub struct ServiceResource {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contact_points: Vec<serde_json::Value>,
     #[serde(flatten)]
-    #[schema(ignore)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -1,4 +1,4 @@
-//! The system register (authentication.md §2): a vendor's *system*, bound to Maskinporten
+//! The system register (docs/rules.md#system-register): a vendor's *system*, bound to Maskinporten
 //! clients, with the rights and access packages its system users may ask for.
 //!
 //! Validation is pure: the caller gathers the few facts that need I/O (which resources
@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::catalogue::Catalogue;
 use crate::ids::OrgNumber;
@@ -23,7 +22,8 @@ pub const RESOURCE_ATTRIBUTE: &str = "urn:altinn:resource";
 pub const PACKAGE_URN_PREFIX: &str = "urn:altinn:accesspackage:";
 
 /// `{authority, ID}` as in Maskinporten's `consumer` claim (`ID` = `0192:<orgno>`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgReference {
     pub authority: String,
     #[serde(rename = "ID", alias = "id", alias = "Id")]
@@ -48,14 +48,16 @@ impl OrgReference {
 }
 
 /// One `id = value` pair naming a resource, e.g. `urn:altinn:resource` = `ske-krav-og-betalinger`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttributePair {
     pub id: String,
     pub value: String,
 }
 
 /// A single right: an optional action on one resource (the reference's `Right`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Right {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
@@ -92,14 +94,15 @@ impl Right {
         pairs
     }
 
-    /// The duplicate key of §2.3: action plus the attribute pairs.
+    /// The duplicate key (docs/rules.md#system-register): action plus the attribute pairs.
     fn duplicate_key(&self) -> (Option<String>, Vec<AttributePair>) {
         (self.action.clone(), self.resource_key())
     }
 }
 
 /// An access package by URN, e.g. `urn:altinn:accesspackage:skatt-naering`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessPackageRef {
     pub urn: String,
 }
@@ -118,7 +121,8 @@ fn default_true() -> bool {
 
 /// A system as the vendor registers it (`RegisterSystemRequest`) and as the vendor
 /// endpoints return it (`RegisteredSystemResponse`, with `isDeleted`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RegisteredSystem {
     /// `<vendor orgno>_<name>`, e.g. `991825827_smartregnskap`.
@@ -194,7 +198,8 @@ impl RegisteredSystem {
 }
 
 /// The portal's view of a system (`RegisteredSystemDTO`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SystemSummary {
     pub system_id: String,
@@ -249,7 +254,7 @@ pub mod vld {
     pub const CLIENT_NOT_VENDORS: &str = "AUTH.VLD-00020";
 }
 
-/// Resource types a system may name in its rights (§2.3, code 17).
+/// Resource types a system may name in its rights (docs/rules.md#system-register, code 17).
 pub const ALLOWED_RESOURCE_TYPES: [ResourceType; 7] = [
     ResourceType::AltinnApp,
     ResourceType::Systemresource,

@@ -1,12 +1,12 @@
-//! System users, vendor requests and change requests (authentication.md §3, §4, §7): the
-//! statuses, the request rules of §4.3 that need no I/O, and the change-request diff.
+//! System users, vendor requests and change requests (docs/rules.md#system-users, #requests,
+//! #change-requests): the statuses, the request rules that need no I/O, and the
+//! change-request diff.
 //!
 //! Rule failures are [`RuleError`]s, which know their `AUTH-000NN` code and status.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::catalogue::Catalogue;
 use crate::rules::RuleError;
@@ -14,7 +14,8 @@ use crate::system::{AccessPackageRef, RegisteredSystem, Right, UrlParts};
 
 /// Status of a request or change request. All five are stored (the reference computes
 /// `Timedout` on read and never writes `Denied`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RequestStatus {
     New,
     Accepted,
@@ -54,7 +55,8 @@ impl RequestStatus {
 }
 
 /// `standard` acts for its owner; `agent` acts for the owner's clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SystemUserType {
     Standard,
@@ -78,7 +80,7 @@ impl SystemUserType {
     }
 }
 
-/// The status a request must not have when a new one is created for its key (§4.3 step 4).
+/// The statuses that block a new request for the same key (docs/rules.md#requests, step 4).
 pub fn key_status_problem(status: RequestStatus) -> Option<RuleError> {
     match status {
         RequestStatus::Accepted
@@ -89,7 +91,8 @@ pub fn key_status_problem(status: RequestStatus) -> Option<RuleError> {
     }
 }
 
-/// §4.3 step 6: an empty redirect URL is no redirect; otherwise the system must allow
+/// Step 6 of docs/rules.md#requests: an empty redirect URL is no redirect; otherwise the
+/// system must allow
 /// it, compared on scheme, host, port and path (the query is ignored for the match and
 /// kept for the final redirect).
 pub fn check_redirect_url(
@@ -119,7 +122,8 @@ pub fn check_redirect_url(
     }
 }
 
-/// §4.3 steps 7–8 for a standard request: something must be requested, and every right
+/// Steps 7–8 of docs/rules.md#requests for a standard request: something must be
+/// requested, and every right
 /// must be one of the system's (same attribute set; the action is ignored).
 pub fn check_standard_request(
     rights: Option<&[Right]>,
@@ -170,7 +174,8 @@ pub fn right_label(right: &Right) -> String {
     })
 }
 
-/// §4.3 step 9: the packages must be the system's, and assignable (standard) or
+/// Step 9 of docs/rules.md#requests: the packages must be the system's, and assignable
+/// (standard) or
 /// delegable (agent). Returns the catalogue codes of the packages.
 pub fn check_packages(
     packages: &[AccessPackageRef],

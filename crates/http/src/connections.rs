@@ -1,4 +1,4 @@
-//! End-user delegation API in the reference's style (authorization.md §0, §4):
+//! End-user delegation API in the reference's style (docs/rules.md#delegations, #delegation-check):
 //! business-to-business package delegation (`enduser/connections/accesspackages`) and
 //! the delegation checks for packages and resource rights. The use cases are
 //! `systembruker_app::delegations`; here the query is parsed and the answer shaped.

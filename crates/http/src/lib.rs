@@ -4,7 +4,7 @@
 pub mod auth;
 pub mod authentication;
 mod connections;
-pub mod demo;
+pub use systembruker_app::demo;
 mod edge;
 mod extract;
 mod health;
@@ -21,7 +21,7 @@ mod register;
 pub use register::import;
 mod resources;
 mod state;
-pub mod system_resources;
+pub use systembruker_app::system_resources;
 pub mod testing;
 mod testtools;
 

@@ -166,6 +166,8 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl std::error::Error for ApiError {}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         Self::validation(
@@ -227,8 +229,14 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(detail) => Self::forbidden(detail),
             AppError::NotFound(detail) => Self::not_found(detail),
             AppError::Conflict(detail) => Self::conflict(detail),
-            AppError::Store(store) => store.into(),
             AppError::Internal(detail) => Self::internal(detail),
+            AppError::Store(store) => store.into(),
+            AppError::Port(port) => port.into(),
+            // An HTTP-layer check's own error, answered as that check answers it.
+            AppError::Passed(error) => error
+                .downcast_ref::<ApiError>()
+                .cloned()
+                .unwrap_or_else(|| Self::internal(error.to_string())),
             AppError::MayNotDelegate { detail, check } => Self::forbidden(detail).extension(
                 "delegationCheck",
                 serde_json::to_value(&check).unwrap_or_default(),
@@ -241,7 +249,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(what) => Self::not_found(format!("{what} was not found")),
-            StoreError::Conflict(what) => Self::conflict(what),
+            StoreError::Conflict(what) => Self::conflict(what.detail),
             StoreError::Invalid(what) => Self::bad_request(what),
             // The one place where "the database is out of reach" becomes 503.
             other if other.is_unavailable() => {

@@ -3,7 +3,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
-use systembruker_domain::catalogue::{Catalogue, Role};
+use systembruker_app::register;
+use systembruker_domain::catalogue::Role;
 use systembruker_domain::party::{Party, PartyKind};
 use systembruker_domain::{OrgNumber, PartyIdentifier, PersonNumber};
 use systembruker_storage::RoleChangeKind;
@@ -86,45 +87,20 @@ impl PartyDto {
     }
 }
 
-pub(crate) fn parse_org(path: &str, value: &str) -> ApiResult<OrgNumber> {
+fn parse_org(path: &str, value: &str) -> ApiResult<OrgNumber> {
     OrgNumber::parse(value).map_err(|e| ApiError::invalid_id(path, &e))
 }
 
-pub(crate) async fn find_org(state: &AppState, path: &str, value: &str) -> ApiResult<Party> {
+/// Parses the org number in `path` and finds the organisation.
+async fn find_org(state: &AppState, path: &str, value: &str) -> ApiResult<Party> {
     let org = parse_org(path, value)?;
-    state
-        .store
-        .organization(&org)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("organisation {org} is not in the register")))
+    Ok(register::organization(&state.app, &org).await?)
 }
 
-/// Finds a party by org number or person number.
-pub(crate) async fn find_party(state: &AppState, path: &str, value: &str) -> ApiResult<Party> {
+/// Parses the org number or person number in `path` and finds the party.
+async fn find_party(state: &AppState, path: &str, value: &str) -> ApiResult<Party> {
     let id = PartyIdentifier::parse(value).map_err(|e| ApiError::invalid_id(path, &e))?;
-    let party = match id {
-        PartyIdentifier::Org(org) => state.store.organization(&org).await?,
-        PartyIdentifier::Person(pid) => state.store.person(&pid).await?,
-    };
-    party.ok_or_else(|| ApiError::not_found(format!("party {id} is not in the register")))
-}
-
-/// Looks up an ER role by code, URN or legacy code; other roles are refused.
-pub(crate) fn er_role(state: &AppState, path: &str, key: &str) -> ApiResult<&'static Role> {
-    let catalogue: &'static Catalogue = state.catalogue;
-    let role = catalogue
-        .role(key)
-        .map_err(|e| ApiError::invalid_field("STD-00011", path, e.to_string()))?;
-    if !role.is_er_role() {
-        return Err(ApiError::invalid_field(
-            "STD-00011",
-            path,
-            format!(
-                "{key} is not a role of the Central Coordinating Register (ER); only ER roles can be registered here"
-            ),
-        ));
-    }
-    Ok(role)
+    Ok(register::party(&state.app, &id).await?)
 }
 
 #[utoipa::path(get, path = "/register/api/v1/organizations/{orgNo}", tag = "register",
@@ -150,11 +126,7 @@ async fn get_person(
     Path(pid): Path<String>,
 ) -> ApiResult<axum::Json<PartyDto>> {
     let pid = PersonNumber::parse(&pid).map_err(|e| ApiError::invalid_id("pid", &e))?;
-    let party = state
-        .store
-        .person(&pid)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no person with that number is in the register"))?;
+    let party = register::person(&state.app, &pid).await?;
     Ok(axum::Json(PartyDto::new(&party, true)))
 }
 
@@ -170,11 +142,7 @@ async fn get_party(
     let uuid = Uuid::parse_str(&party_uuid).map_err(|_| {
         ApiError::invalid_field("STD-00010", "partyUuid", "partyUuid must be a UUID")
     })?;
-    let party = state
-        .store
-        .party_by_uuid(uuid)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("party {uuid} is not in the register")))?;
+    let party = register::party_by_uuid(&state.app, uuid).await?;
     Ok(axum::Json(PartyDto::new(&party, caller.is_admin())))
 }
 
@@ -200,26 +168,26 @@ async fn get_organization_roles(
     Path(org_no): Path<String>,
 ) -> ApiResult<axum::Json<Vec<RoleHolderDto>>> {
     let org = find_org(&state, "orgNo", &org_no).await?;
-    let mut out = Vec::new();
-    for assignment in state.store.roles_in(org.uuid).await? {
-        let Some(holder) = state.store.party_by_uuid(assignment.to).await? else {
-            continue;
-        };
-        let role = state.catalogue.role(&assignment.role_code).ok();
-        out.push(RoleHolderDto {
-            role: assignment.role_code.clone(),
-            role_urn: role.map(|r| r.urn.clone()).unwrap_or_default(),
-            legacy_code: role.and_then(|r| r.legacy_code.as_ref().map(|c| c.to_uppercase())),
-            holder: PartyDto::new(&holder, caller.is_admin()),
-        });
-    }
-    Ok(axum::Json(out))
+    let holders = register::role_holders(&state.app, &org).await?;
+    Ok(axum::Json(
+        holders
+            .into_iter()
+            .map(|h| RoleHolderDto {
+                role_urn: h.role.map(|r| r.urn.clone()).unwrap_or_default(),
+                legacy_code: h
+                    .role
+                    .and_then(|r| r.legacy_code.as_ref().map(|c| c.to_uppercase())),
+                role: h.role_code,
+                holder: PartyDto::new(&h.holder, caller.is_admin()),
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/admin/api/v1/register/parties", tag = "admin",
-    request_body(content = Vec<import::PartyImportRow>, description = "JSON array, or text/csv with the columns of test-parties.csv"),
+    request_body(content = Vec<import::schema::PartyImportRowSchema>, description = "JSON array, or text/csv with the columns of test-parties.csv"),
     security(("bearer" = ["systembruker:admin"])),
-    responses((status = 200, body = import::ImportResponse), (status = 400, body = import::ImportResponse), (status = 409, body = crate::problem::ProblemBody)))]
+    responses((status = 200, body = import::schema::ImportResponseSchema), (status = 400, body = import::schema::ImportResponseSchema), (status = 409, body = crate::problem::ProblemBody)))]
 async fn import_parties(
     State(state): State<AppState>,
     _caller: Scoped<AdminScope>,
@@ -263,21 +231,16 @@ pub struct RoleChangeResponse {
     pub changed: bool,
 }
 
+/// Reads the change in the order its fields are checked: the role, the organisation,
+/// the holder.
 async fn resolve_role_change(
     state: &AppState,
     req: &RoleChangeRequest,
-) -> ApiResult<(Party, Party, &'static Role)> {
-    let role = er_role(state, "/role", &req.role)?;
+) -> ApiResult<register::RoleChange> {
+    let role = register::er_role(state.catalogue, "/role", &req.role)?;
     let from = find_org(state, "/from", &req.from).await?;
     let to = find_party(state, "/to", &req.to).await?;
-    if from.uuid == to.uuid {
-        return Err(ApiError::invalid_field(
-            "STD-00012",
-            "/to",
-            "an organisation cannot hold a role in itself",
-        ));
-    }
-    Ok((from, to, role))
+    Ok(register::RoleChange::new(from, to, role)?)
 }
 
 fn role_change_response(
@@ -303,17 +266,14 @@ async fn add_role(
     caller: Scoped<AdminScope>,
     Json(req): Json<RoleChangeRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<RoleChangeResponse>)> {
-    let (from, to, role) = resolve_role_change(&state, &req).await?;
-    let added = state
-        .store
-        .add_role(from.uuid, to.uuid, &role.code, &caller.audit_name())
-        .await?;
+    let change = resolve_role_change(&state, &req).await?;
+    let added = register::add_role(&state.app, &caller, &change).await?;
     let status = if added {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, role_change_response(req, role, added)))
+    Ok((status, role_change_response(req, change.role, added)))
 }
 
 #[utoipa::path(delete, path = "/admin/api/v1/register/roles", tag = "admin",
@@ -325,20 +285,9 @@ async fn remove_role(
     caller: Scoped<AdminScope>,
     Json(req): Json<RoleChangeRequest>,
 ) -> ApiResult<axum::Json<RoleChangeResponse>> {
-    let (from, to, role) = resolve_role_change(&state, &req).await?;
-    let removed = state
-        .store
-        .remove_role(from.uuid, to.uuid, &role.code, &caller.audit_name())
-        .await?;
-    if !removed {
-        return Err(ApiError::not_found(format!(
-            "{} does not hold the role {} in {}",
-            req.to.trim(),
-            role.code,
-            req.from.trim()
-        )));
-    }
-    Ok(role_change_response(req, role, true))
+    let change = resolve_role_change(&state, &req).await?;
+    register::remove_role(&state.app, &caller, &change).await?;
+    Ok(role_change_response(req, change.role, true))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -371,11 +320,7 @@ async fn role_changes(
     _caller: Scoped<AdminScope>,
     Query(q): Query<ChangesQuery>,
 ) -> ApiResult<axum::Json<Vec<RoleChangeEventDto>>> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let changes = state
-        .store
-        .role_changes_since(q.after.unwrap_or(0), limit)
-        .await?;
+    let changes = register::role_changes(&state.app, q.after, q.limit).await?;
     Ok(axum::Json(
         changes
             .into_iter()

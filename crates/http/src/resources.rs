@@ -1,17 +1,20 @@
-//! Resource registry: service resources and their XACML policies.
+//! Resource registry: service resources and their XACML policies. The rules (who may
+//! change what, which policies are stored) are in `systembruker_app::resources`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use systembruker_domain::resource::{ResourceType, ServiceResource};
+use systembruker_domain::resource::ServiceResource;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+use systembruker_app::resources;
 
 use crate::AppState;
 use crate::auth::{ResourceWrite, Scoped};
 use crate::extract::{Body, Json};
 use crate::problem::{ApiError, ApiResult};
 use serde::Serialize;
-use systembruker_xacml::{Policy, SubjectMatch};
+use systembruker_xacml::SubjectMatch;
 use utoipa::ToSchema;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -21,35 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_resource, update_resource, delete_resource))
         .routes(routes!(get_policy, create_policy, replace_policy))
         .routes(routes!(policy_rights))
-}
-
-/// Only the competent authority of a resource, or an operator, may change it. System
-/// resources decide who manages every party's access: only operators touch them.
-fn check_owner(caller: &Scoped<ResourceWrite>, resource: &ServiceResource) -> ApiResult<()> {
-    if resource.resource_type == ResourceType::Systemresource && !caller.is_admin() {
-        return Err(ApiError::forbidden(format!(
-            "{} is a system resource of the platform: only operators may change it",
-            resource.identifier
-        )));
-    }
-    if caller.is_admin()
-        || caller.consumer_org.as_ref() == Some(&resource.has_competent_authority.organization)
-    {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(format!(
-        "only the owner ({}) may change resource {}",
-        resource.has_competent_authority.organization, resource.identifier
-    )))
-}
-
-async fn existing(state: &AppState, id: &str) -> ApiResult<ServiceResource> {
-    Ok(state
-        .store
-        .resource(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("resource {id:?} does not exist")))?
-        .resource)
 }
 
 #[utoipa::path(post, path = "/resourceregistry/api/v1/resource", tag = "resourceregistry",
@@ -62,7 +36,7 @@ async fn create_resource(
     Json(resource): Json<ServiceResource>,
 ) -> ApiResult<(StatusCode, axum::Json<ServiceResource>)> {
     resource.validate()?;
-    check_owner(&caller, &resource)?;
+    resources::check_owner(&caller, &resource)?;
     crate::maskinporten::check_resource_scopes(&state, &resource).await?;
     let stored = state.store.create_resource(&resource).await?;
     crate::maskinporten::register_resource_scope(&state, &stored.resource).await?;
@@ -74,8 +48,7 @@ async fn create_resource(
 async fn resource_list(
     State(state): State<AppState>,
 ) -> ApiResult<axum::Json<Vec<ServiceResource>>> {
-    let all = state.store.resources().await?;
-    Ok(axum::Json(all.into_iter().map(|r| r.resource).collect()))
+    Ok(axum::Json(resources::list(&state.app).await?))
 }
 
 #[utoipa::path(get, path = "/resourceregistry/api/v1/resource/{id}", tag = "resourceregistry",
@@ -85,7 +58,7 @@ async fn get_resource(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ServiceResource>> {
-    Ok(axum::Json(existing(&state, &id).await?))
+    Ok(axum::Json(resources::resource(&state.app, &id).await?))
 }
 
 #[utoipa::path(put, path = "/resourceregistry/api/v1/resource/{id}", tag = "resourceregistry",
@@ -110,8 +83,8 @@ async fn update_resource(
     resource.validate()?;
     // Both the current and the new owner must be the caller: no one hands a resource away
     // to, or takes it over from, another organisation.
-    check_owner(&caller, &existing(&state, &id).await?)?;
-    check_owner(&caller, &resource)?;
+    resources::owned(&state.app, &caller, &id).await?;
+    resources::check_owner(&caller, &resource)?;
     crate::maskinporten::check_resource_scopes(&state, &resource).await?;
     let updated = state.store.update_resource(&resource).await?.resource;
     crate::maskinporten::register_resource_scope(&state, &updated).await?;
@@ -126,8 +99,7 @@ async fn delete_resource(
     caller: Scoped<ResourceWrite>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    check_owner(&caller, &existing(&state, &id).await?)?;
-    state.store.delete_resource(&id).await?;
+    resources::delete(&state.app, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -138,55 +110,8 @@ async fn get_policy(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<impl axum::response::IntoResponse> {
-    let policy = state
-        .store
-        .policy(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("resource {id:?} has no policy")))?;
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/xml")],
-        policy.xml,
-    ))
-}
-
-/// Parses and compiles the policy with the XACML engine, so only policies the PDP can
-/// evaluate are stored. The engine's messages say where (element and line) and what to do.
-pub(crate) fn check_policy_xml(xml: &str) -> ApiResult<Policy> {
-    refuse_doctype(xml)?;
-    Policy::from_xml(xml).map_err(|e| {
-        ApiError::invalid_field(
-            "STD-00020",
-            "/policy",
-            format!("the policy was refused: {e}"),
-        )
-    })
-}
-
-/// Refuses a policy with a document type declaration. The engine resolves no entities,
-/// but the policy is stored and served back verbatim, and a downstream parser that does
-/// resolve them (external entities, entity expansion) must never be handed one.
-fn refuse_doctype(xml: &str) -> ApiResult<()> {
-    let mut reader = quick_xml::Reader::from_str(xml);
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::DocType(_)) => {
-                return Err(ApiError::invalid_field(
-                    "STD-00020",
-                    "/policy",
-                    "the policy was refused: it has a <!DOCTYPE> declaration; XACML policies need none, and none is accepted (remove it, and any entities it declares)",
-                ));
-            }
-            // A DOCTYPE may only come before the root element; the engine reports
-            // malformed XML with its line.
-            Ok(
-                quick_xml::events::Event::Start(_)
-                | quick_xml::events::Event::Empty(_)
-                | quick_xml::events::Event::Eof,
-            )
-            | Err(_) => return Ok(()),
-            Ok(_) => {}
-        }
-    }
+    let xml = resources::policy_xml(&state.app, &id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/xml")], xml))
 }
 
 /// Reads the policy from the body: raw XML, or a multipart form field `policyFile` as the
@@ -220,11 +145,9 @@ async fn store_policy(
     id: &str,
     body: &Body,
 ) -> ApiResult<()> {
-    check_owner(caller, &existing(state, id).await?)?;
+    let resource = resources::owned(&state.app, caller, id).await?;
     let xml = policy_text(body)?;
-    check_policy_xml(&xml)?;
-    state.store.put_policy(id, &xml).await?;
-    Ok(())
+    Ok(resources::put_policy(&state.app, &resource, &xml).await?)
 }
 
 #[utoipa::path(post, path = "/resourceregistry/api/v1/resource/{id}/policy", tag = "resourceregistry",
@@ -315,15 +238,8 @@ impl PolicyRight {
 
 /// The rights of a resource's stored policy, or 404.
 pub(crate) async fn rights_of(state: &AppState, id: &str) -> ApiResult<Vec<PolicyRight>> {
-    let stored = state
-        .store
-        .policy(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("resource {id:?} has no policy")))?;
-    let policy = Policy::from_xml(&stored.xml).map_err(|e| {
-        ApiError::internal(format!("the stored policy of {id} no longer loads: {e}"))
-    })?;
-    Ok(policy.rights().iter().map(PolicyRight::new).collect())
+    let rights = resources::rights(&state.app, id).await?;
+    Ok(rights.iter().map(PolicyRight::new).collect())
 }
 
 #[utoipa::path(get, path = "/resourceregistry/api/v1/resource/{id}/policy/rights", tag = "resourceregistry",
@@ -339,40 +255,6 @@ async fn policy_rights(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn refusal(xml: &str) -> String {
-        match check_policy_xml(xml) {
-            Ok(_) => panic!("accepted: {xml}"),
-            Err(e) => e.errors[0].title.clone(),
-        }
-    }
-
-    #[test]
-    fn policy_is_validated_by_the_engine() {
-        assert!(check_policy_xml(crate::demo::DEMO_POLICY).is_ok());
-        assert!(refusal("<Policy><a></Policy>").contains("line 1"));
-        assert!(refusal("not xml at all").contains("not well-formed"));
-        assert!(refusal("").contains("not well-formed") || refusal("").contains("root"));
-        assert!(refusal("<Other/>").contains("root element"));
-        let no_rules = "<Policy PolicyId=\"p\" RuleCombiningAlgId=\"urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides\"/>";
-        assert!(refusal(no_rules).contains("rule"), "{}", refusal(no_rules));
-        assert!(
-            refusal("<Policy PolicyId=\"p\">\n<Rule/></Policy>").contains("RuleCombiningAlgId")
-        );
-    }
-
-    #[test]
-    fn policy_with_a_doctype_is_refused() {
-        let with_doctype = crate::demo::DEMO_POLICY.replacen(
-            "<xacml:Policy",
-            "<!DOCTYPE x [<!ENTITY e \"boom\">]>\n<xacml:Policy",
-            1,
-        );
-        assert_ne!(with_doctype, crate::demo::DEMO_POLICY);
-        assert!(refusal(&with_doctype).contains("DOCTYPE"));
-        let bare = format!("<!DOCTYPE Policy>{}", crate::demo::DEMO_POLICY);
-        assert!(refusal(&bare).contains("DOCTYPE"));
-    }
 
     #[test]
     fn multipart_upload_is_unwrapped() {

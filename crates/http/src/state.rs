@@ -1,13 +1,12 @@
 use std::sync::Arc;
 
 use systembruker_domain::catalogue::Catalogue;
-use systembruker_storage::{Store, VersionedCache};
-use uuid::Uuid;
+use systembruker_storage::Store;
 
 use crate::auth::Authenticator;
 use crate::maskinporten::{PlatformTokens, TokenMetrics};
 use crate::metrics::Metrics;
-use crate::pdp::{CacheLimits, ContextHandler};
+use crate::pdp::ContextHandler;
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -70,14 +69,6 @@ impl Config {
     }
 }
 
-/// Entries kept in each client-list cache; past this it starts over.
-const CACHED_LISTS: usize = 1024;
-
-/// Lists keyed by a firm or an agent, each tagged with the facts counter it was read at
-/// (authorization.md §3): a firm with 20,000 clients is listed from memory until a role,
-/// a delegation or a party's name changes anywhere (the counter then moves).
-pub type ListCache<T> = VersionedCache<Uuid, Arc<Vec<T>>>;
-
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -94,10 +85,6 @@ pub struct AppState {
     pub tokens: Arc<systembruker_token::TokenService>,
     /// Token requests answered, by outcome (`systembruker_maskinporten_token_requests`).
     pub token_metrics: TokenMetrics,
-    /// Client lists of accounting firms, by firm, valid while the facts counter stands still.
-    pub client_lists: Arc<ListCache<systembruker_storage::ClientCandidate>>,
-    /// Delegated clients, by agent system user, likewise.
-    pub delegated_lists: Arc<ListCache<systembruker_storage::DelegatedClient>>,
     /// The rate limiters (`config.rate_limits`).
     pub limits: Arc<crate::limits::Limiters>,
 }
@@ -121,11 +108,16 @@ impl AppState {
         let token_metrics = TokenMetrics::default();
         let catalogue = Catalogue::builtin();
         let metrics = Arc::new(Metrics::default());
-        let pdp = Arc::new(ContextHandler::new(
+        let app = systembruker_app::App::new(
             store.clone(),
             catalogue,
-            CacheLimits::default(),
-        ));
+            systembruker_app::Settings {
+                public_url: config.public_url.clone(),
+                request_timeout_days: config.request_timeout_days,
+                dev: config.dev,
+            },
+        );
+        let pdp = app.pdp.clone();
         metrics.register(
             "authorization_decisions",
             "PDP decisions, by result",
@@ -140,18 +132,6 @@ impl AppState {
             &config.rate_limits,
             metrics.refusals(),
         ));
-        let app = systembruker_app::App::new(
-            store.clone(),
-            catalogue,
-            systembruker_app::Settings {
-                public_url: config.public_url.clone(),
-                request_timeout_days: config.request_timeout_days,
-            },
-            Arc::new(crate::authentication::access::PdpPort {
-                handler: pdp.clone(),
-                catalogue,
-            }),
-        );
         Self {
             app,
             limits,
@@ -163,8 +143,6 @@ impl AppState {
             pdp,
             tokens,
             token_metrics,
-            client_lists: Arc::new(VersionedCache::new(CACHED_LISTS)),
-            delegated_lists: Arc::new(VersionedCache::new(CACHED_LISTS)),
         }
     }
 }

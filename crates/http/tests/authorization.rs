@@ -293,7 +293,7 @@ async fn removed_role_changes_the_next_decision(server: TestServer) {
 
 /// The demo policy granting write instead of read.
 fn policy_for_write() -> String {
-    include_str!("../data/ske-krav-og-betalinger.xml").replace(">read<", ">write<")
+    include_str!("../../app/data/ske-krav-og-betalinger.xml").replace(">read<", ">write<")
 }
 
 async fn put_policy(

@@ -5,17 +5,15 @@
 
 mod common;
 
-use common::{PORTAL, VENDOR_SCOPES, call, claims_of, decision, json_of, register_client};
+use common::{PORTAL, VENDOR_SCOPES, call, claims_of, decision, json_of, register_client, uuid_of};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use systembruker_domain::OrgNumber;
 use systembruker_http::demo::{
     BAKERIET, OLA, PIA, ROR_OG_VANN, SKATTEETATEN, SMARTCLOUD, TALLMAKERNE, TINA,
 };
 use systembruker_http::testing::{ADMIN_TOKEN, TestServer};
 use systembruker_storage::{
-    ClientDelegationStore, DelegationStore, HistoryFilter, HistoryStore, RegisterStore,
-    StoredPackageDelegation,
+    ClientDelegationStore, DelegationStore, HistoryFilter, HistoryStore, StoredPackageDelegation,
 };
 use uuid::Uuid;
 
@@ -36,16 +34,6 @@ const CLIENT_SCOPES: &str = "altinn:clientdelegations.read altinn:clientdelegati
 const TALLMAKERNE_PARTY: i64 = 70_000_004;
 /// An organisation of the reference's test parties (AS), not a client of Tallmakerne.
 const VAGLAND: &str = "910480081";
-
-async fn uuid_of(server: &TestServer, org: &str) -> Uuid {
-    server
-        .store
-        .organization(&OrgNumber::parse(org).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .uuid
-}
 
 /// SmartCloud's agent system, bound to `client_id`.
 async fn register_agent_system(server: &TestServer, vendor: &str, client_id: &str) {

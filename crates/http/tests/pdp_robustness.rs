@@ -126,7 +126,7 @@ proptest! {
 
     #[test]
     fn policy_upload_refuses_broken_policies_with_a_400(cut in 0usize..4000, at in 0usize..4000, junk in "[<>/=\"a-zA-Z ]{0,8}") {
-        let policy = include_str!("../data/ske-krav-og-betalinger.xml");
+        let policy = include_str!("../../app/data/ske-krav-og-betalinger.xml");
         let at = at.min(policy.len());
         let cut = cut.min(policy.len());
         let (mut broken, end) = (String::new(), cut.max(at));

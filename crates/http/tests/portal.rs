@@ -7,11 +7,11 @@
 mod common;
 
 use common::browser;
+use common::portal::{Page, UI, choose_party, get, log_in, logged_in, nb, post, read, text};
+use common::{VENDOR_SCOPES, api_post};
 
 use std::time::{Duration, Instant};
 
-use regex::Regex;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use systembruker_domain::catalogue::Catalogue;
@@ -38,89 +38,10 @@ systembruker_http::server_tests!(
     posts_from_other_origins_are_refused,
 );
 
-const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
 const SYSTEM: &str = "991825827_portaltest";
 const RECEIPT: &str = "https://smartcloud.example/receipt";
-const UI: &str = "/accessmanagement/ui";
 
 // ---------------------------------------------------------------- helpers
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> String {
-        self.headers
-            .get(LOCATION)
-            .map(|l| l.to_str().unwrap().to_string())
-            .unwrap_or_default()
-    }
-
-    /// The CSRF token in the page's forms.
-    fn csrf(&self) -> String {
-        common::csrf_in(&self.body)
-    }
-
-    fn has(&self, text: &str) -> bool {
-        self.body.contains(&escape(text))
-    }
-
-    fn assert_has(&self, text: &str) {
-        assert!(self.has(text), "{text:?} not in page:\n{}", self.body);
-    }
-
-    fn cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|c| c.to_str().unwrap().to_string())
-            .collect()
-    }
-}
-
-/// Text as askama escapes it in HTML.
-fn escape(text: &str) -> String {
-    text.replace('&', "&#38;")
-        .replace('<', "&#60;")
-        .replace('>', "&#62;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
-}
-
-async fn read(response: reqwest::Response) -> Page {
-    Page {
-        status: response.status(),
-        headers: response.headers().clone(),
-        body: response.text().await.unwrap(),
-    }
-}
-
-fn absolute(server: &TestServer, url: &str) -> String {
-    if url.starts_with("http") {
-        url.to_string()
-    } else {
-        server.at(url)
-    }
-}
-
-async fn get(client: &Client, server: &TestServer, url: &str) -> Page {
-    read(client.get(absolute(server, url)).send().await.unwrap()).await
-}
-
-async fn post(client: &Client, server: &TestServer, url: &str, form: &[(&str, &str)]) -> Page {
-    read(
-        client
-            .post(absolute(server, url))
-            .form(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
 
 /// Follows redirects inside our server; returns the last page and the first location
 /// outside it (if any).
@@ -138,85 +59,12 @@ async fn follow(client: &Client, server: &TestServer, mut page: Page) -> (Page, 
     panic!("too many redirects");
 }
 
-/// A catalogue text in bokmål, as the pages show it by default.
-fn nb(key: &str) -> String {
-    text("nb", key)
-}
-
-fn text(language: &str, key: &str) -> String {
-    let source = match language {
-        "nb" => include_str!("../i18n/nb.json"),
-        "nn" => include_str!("../i18n/nn.json"),
-        _ => include_str!("../i18n/en.json"),
-    };
-    let map: serde_json::Map<String, Value> = serde_json::from_str(source).unwrap();
-    map[key].as_str().unwrap().to_string()
-}
-
-/// Logs `pid` in through the test login, coming back to `goto`.
-async fn log_in(client: &Client, server: &TestServer, pid: &str, goto: &str) -> Page {
-    let form = get(client, server, &format!("{UI}/login/test")).await;
-    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-    let done = post(
-        client,
-        server,
-        &format!("{UI}/login/test"),
-        &[("csrf", &form.csrf()), ("pid", pid), ("goto", goto)],
-    )
-    .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    done
-}
-
-/// A browser logged in as `pid`, with the party chosen when they have several.
-async fn logged_in(server: &TestServer, pid: &str) -> Client {
-    let client = browser();
-    log_in(&client, server, pid, &format!("{UI}/systemuser/overview")).await;
-    client
-}
-
-/// Picks the party named `name` on the party page.
-async fn choose_party(client: &Client, server: &TestServer, name: &str) {
-    let page = get(client, server, &format!("{UI}/party")).await;
-    let pattern = Regex::new(&format!(
-        r#"name="party" value="([0-9a-f-]{{36}})">\s*<button[^>]*>\s*<span class="choice-name">{}<"#,
-        regex::escape(&escape(name))
-    ))
-    .unwrap();
-    let party = pattern
-        .captures(&page.body)
-        .unwrap_or_else(|| panic!("{name} not on the party page:\n{}", page.body))[1]
-        .to_string();
-    let chosen = post(
-        client,
-        server,
-        &format!("{UI}/party"),
-        &[
-            ("csrf", &page.csrf()),
-            ("party", &party),
-            ("goto", &format!("{UI}/systemuser/overview")),
-        ],
-    )
-    .await;
-    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
-}
-
 async fn vendor_post(server: &TestServer, path: &str, body: Value) -> Value {
     let token = server
         .enterprise_token(SMARTCLOUD, VENDOR_SCOPES)
         .await
         .unwrap();
-    let response = Client::new()
-        .post(server.at(&format!("/authentication/api/v1/{path}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
+    api_post(server, &token, path, body).await
 }
 
 /// SmartCloud registers a test system (the demo right and the tax package).

@@ -8,12 +8,12 @@
 
 mod common;
 
-use common::browser;
+use common::portal::{self, Page, UI, choose_party, escape, get, nb, post, read, text, unescape};
+use common::{PORTAL as PORTAL_SCOPE, VENDOR_SCOPES, api_post, uuid_of};
 
 use std::time::{Duration, Instant};
 
 use regex::Regex;
-use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use systembruker_domain::OrgNumber;
@@ -34,9 +34,6 @@ systembruker_http::server_tests!(
     deleting_the_agent_removes_its_clients,
 );
 
-const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
-const PORTAL_SCOPE: &str = "altinn:portal/enduser";
-const UI: &str = "/accessmanagement/ui";
 const PACKAGE: &str = "regnskapsforer-med-signeringsrettighet";
 /// Tallmakerne AS's party id in the demo data.
 const TALLMAKERNE_PARTY: i64 = 70_000_004;
@@ -45,36 +42,7 @@ const VAGLAND: &str = "910480081";
 
 // ---------------------------------------------------------------- a browser
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
 impl Page {
-    fn location(&self) -> String {
-        self.headers
-            .get(LOCATION)
-            .map(|l| l.to_str().unwrap().to_string())
-            .unwrap_or_default()
-    }
-
-    fn csrf(&self) -> String {
-        common::csrf_in(&self.body)
-    }
-
-    fn has(&self, text: &str) -> bool {
-        self.body.contains(&escape(text))
-    }
-
-    fn assert_has(&self, text: &str) {
-        assert!(self.has(text), "{text:?} not in page:\n{}", self.body);
-    }
-
-    fn assert_lacks(&self, text: &str) {
-        assert!(!self.has(text), "{text:?} in page:\n{}", self.body);
-    }
-
     /// The client rows' names, in order.
     fn client_names(&self) -> Vec<String> {
         let pattern = Regex::new(r#"<span class="client-name">([^<]+?)\s*(<|$)"#).unwrap();
@@ -85,46 +53,6 @@ impl Page {
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&#38;")
-        .replace('<', "&#60;")
-        .replace('>', "&#62;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&#39;", "'")
-        .replace("&#34;", "\"")
-        .replace("&#62;", ">")
-        .replace("&#60;", "<")
-        .replace("&#38;", "&")
-}
-
-async fn read(response: reqwest::Response) -> Page {
-    Page {
-        status: response.status(),
-        headers: response.headers().clone(),
-        body: response.text().await.unwrap(),
-    }
-}
-
-async fn get(client: &Client, server: &TestServer, path: &str) -> Page {
-    read(client.get(server.at(path)).send().await.unwrap()).await
-}
-
-async fn post(client: &Client, server: &TestServer, path: &str, form: &[(&str, &str)]) -> Page {
-    read(
-        client
-            .post(server.at(path))
-            .form(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 /// Follows a redirect inside the portal (dropping the fragment, as browsers do).
 async fn follow(client: &Client, server: &TestServer, page: Page) -> Page {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
@@ -133,75 +61,14 @@ async fn follow(client: &Client, server: &TestServer, page: Page) -> Page {
     get(client, server, path).await
 }
 
-fn text(language: &str, key: &str) -> String {
-    let source = match language {
-        "nb" => include_str!("../i18n/nb.json"),
-        "nn" => include_str!("../i18n/nn.json"),
-        _ => include_str!("../i18n/en.json"),
-    };
-    let map: serde_json::Map<String, Value> = serde_json::from_str(source).unwrap();
-    map[key].as_str().unwrap().to_string()
-}
-
-fn nb(key: &str) -> String {
-    text("nb", key)
-}
-
 /// A browser logged in as `pid` (test login) acting for `party`.
 async fn logged_in(server: &TestServer, pid: &str, party: &str) -> Client {
-    let client = browser();
-    let form = get(&client, server, &format!("{UI}/login/test")).await;
-    let done = post(
-        &client,
-        server,
-        &format!("{UI}/login/test"),
-        &[
-            ("csrf", &form.csrf()),
-            ("pid", pid),
-            ("goto", &format!("{UI}/systemuser/overview")),
-        ],
-    )
-    .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let client = portal::logged_in(server, pid).await;
     choose_party(&client, server, party).await;
     client
 }
 
-async fn choose_party(client: &Client, server: &TestServer, name: &str) {
-    let page = get(client, server, &format!("{UI}/party")).await;
-    let pattern = Regex::new(&format!(
-        r#"name="party" value="([0-9a-f-]{{36}})">\s*<button[^>]*>\s*<span class="choice-name">{}<"#,
-        regex::escape(&escape(name))
-    ))
-    .unwrap();
-    let Some(found) = pattern.captures(&page.body) else {
-        panic!("{name} not on the party page:\n{}", page.body);
-    };
-    let chosen = post(
-        client,
-        server,
-        &format!("{UI}/party"),
-        &[("csrf", &page.csrf()), ("party", &found[1])],
-    )
-    .await;
-    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
-}
-
 // ---------------------------------------------------------------- the agent
-
-async fn api_post(server: &TestServer, token: &str, path: &str, body: Value) -> Value {
-    let response = Client::new()
-        .post(server.at(&format!("/authentication/api/v1/{path}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
-}
 
 /// SmartCloud registers an agent system with `package`, asks Tallmakerne AS for an
 /// agent system user, and Tina approves it. Returns its id.
@@ -248,16 +115,6 @@ async fn agent_with(server: &TestServer, system: &str, package: &str) -> Uuid {
 
 async fn accountant_agent(server: &TestServer) -> Uuid {
     agent_with(server, "991825827_portal_klient", PACKAGE).await
-}
-
-async fn uuid_of(server: &TestServer, org: &str) -> Uuid {
-    server
-        .store
-        .organization(&OrgNumber::parse(org).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .uuid
 }
 
 /// The agent's clients in the database, by organisation number.

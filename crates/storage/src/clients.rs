@@ -1,5 +1,5 @@
 //! Clients of a facilitator and the client delegations of its agent system users
-//! (authorization.md §3). The database keeps the cascade: a delegation row references
+//! (docs/rules.md#clients). The database keeps the cascade: a delegation row references
 //! the ER role or the package delegation it rests on, so ending the relation removes it
 //! (migration 0005), and the history records every removal, cascades included.
 

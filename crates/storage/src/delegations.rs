@@ -1,5 +1,5 @@
 //! Delegations: access packages and single resource rights one party gives another
-//! (authorization.md §0, §3–§4), with who gave them and when.
+//! (docs/rules.md#delegations), with who gave them and when.
 //!
 //! `to` is a plain uuid: a person, an organisation or a system user. Every change is
 //! recorded in the append-only `delegation_changes` history, and the database's

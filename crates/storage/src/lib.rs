@@ -13,14 +13,14 @@ macro_rules! trusted_sql {
 
 mod batch;
 mod clients;
+mod counters;
 mod delegations;
-mod direct;
 mod error;
 mod history;
-mod ledger;
 mod maskinporten;
 mod pip;
 mod register;
+mod replay;
 mod resources;
 mod sessions;
 mod sql;
@@ -30,10 +30,11 @@ pub mod testing;
 mod versioned;
 
 pub use clients::{ClientCandidate, ClientDelegationStore, DelegatedClient, NewClientDelegation};
+pub use counters::AuthzVersions;
 pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
-pub use error::{StoreError, StoreResult};
+pub use error::{Conflict, Constraint, StoreError, StoreResult};
 pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
-pub use pip::{AuthzVersions, PipStore, SubjectFacts};
+pub use pip::{PipStore, SubjectFacts};
 pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
 pub use resources::{ResourceStore, StoredPolicy, StoredResource};
 pub use sessions::{SessionStore, StoredSession, session_key};

@@ -1,12 +1,8 @@
 //! The token service's ports on SQL: Maskinporten clients and keys, scopes and their
 //! access lists, used assertion ids, and the service's signing keys.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
 use systembruker_domain::OrgNumber;
 use systembruker_token::jwk::RsaJwk;
 use systembruker_token::ports::{
@@ -17,8 +13,7 @@ use systembruker_token::ports::{
 use systembruker_token::{PortError, PortResult};
 use uuid::Uuid;
 
-use crate::batch::Round;
-use crate::direct::DirectSqlite;
+use crate::replay::JtiUse;
 use crate::sql::parse_uuid;
 use crate::{SqlStore, StoreError, StoreResult, now_millis};
 
@@ -26,7 +21,7 @@ impl From<StoreError> for PortError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(what) => PortError::NotFound(what),
-            StoreError::Conflict(what) => PortError::Conflict(what),
+            StoreError::Conflict(what) => PortError::Conflict(what.detail),
             StoreError::Invalid(what) => PortError::Invalid(what),
             other if other.is_unavailable() => PortError::Unavailable(other.to_string()),
             other => PortError::Backend(other.to_string()),
@@ -473,12 +468,6 @@ impl SqlStore {
     }
 }
 
-/// Expired assertion ids are deleted on every this many inserts (table and log alike).
-pub(crate) const JTI_PURGE_EVERY: u64 = 512;
-static JTI_INSERTS: AtomicU64 = AtomicU64::new(0);
-/// Rows per statement when a round remembers many jtis (3 binds each, plus `now`).
-pub(crate) const JTI_ROWS_PER_STATEMENT: usize = 200;
-
 #[async_trait::async_trait]
 impl ReplayGuard for SqlStore {
     async fn remember_jti(&self, client_id: Uuid, jti: &str, expires_at: i64) -> PortResult<bool> {
@@ -491,178 +480,11 @@ impl ReplayGuard for SqlStore {
     }
 }
 
-/// Deletes expired jtis from the keyed table once every [`JTI_PURGE_EVERY`] inserts.
-async fn purge_now_and_then(pool: &AnyPool, inserted: usize, now: i64) {
-    let inserted = u64::try_from(inserted).unwrap_or(u64::MAX);
-    let before = JTI_INSERTS.fetch_add(inserted, Ordering::Relaxed);
-    if before / JTI_PURGE_EVERY != (before + inserted) / JTI_PURGE_EVERY
-        && let Err(err) = purge_expired_jtis(pool, now).await
-    {
-        // The rows stay until the next purge; nothing is decided by their presence.
-        tracing::warn!(error = %err, "expired assertion ids could not be purged");
-    }
-}
-
-/// One use of an assertion id, queued for a round of [`remember_jtis`].
-pub(crate) struct JtiUse {
-    pub(crate) client_id: String,
-    pub(crate) jti: String,
-    pub(crate) expires_at: i64,
-}
-
-/// The round that remembers jtis: on a SQLite file in the ledger (`ledger.rs`), else
-/// (PostgreSQL, in-memory SQLite) by an upsert on the table keyed by (client_id, jti).
-pub(crate) fn jti_round(
-    pool: AnyPool,
-    direct: Option<Arc<DirectSqlite>>,
-) -> Round<JtiUse, StoreResult<bool>> {
-    Box::new(move |uses: Vec<JtiUse>| {
-        let (pool, direct) = (pool.clone(), direct.clone());
-        Box::pin(async move { remember_jtis(&pool, direct, uses).await })
-    })
-}
-
-/// Records every jti of a round; for each use, whether it was the first. Within one round
-/// only the first of two equal uses can be first.
-async fn remember_jtis(
-    pool: &AnyPool,
-    direct: Option<Arc<DirectSqlite>>,
-    uses: Vec<JtiUse>,
-) -> Vec<StoreResult<bool>> {
-    let now = now_millis() / 1000;
-    let uses = Arc::new(uses);
-    let distinct = distinct_uses(&uses);
-    let first_uses = match direct {
-        Some(direct) => first_uses_in_ledger(direct, uses.clone(), distinct, now).await,
-        None => first_uses_by_upsert(pool, &uses, &distinct, now).await,
-    };
-    match first_uses {
-        Ok(first_uses) => (0..uses.len())
-            .map(|i| Ok(first_uses.contains(&i)))
-            .collect(),
-        Err(err) => uses.iter().map(|_| Err(err.clone())).collect(),
-    }
-}
-
-/// The index of the first use of each distinct (client_id, jti) of a round, ordered by
-/// that pair so that concurrent rounds meet their rows in one order.
-fn distinct_uses(uses: &[JtiUse]) -> Vec<usize> {
-    let mut distinct: Vec<usize> = (0..uses.len()).collect();
-    // Stable: among equal pairs the first use stays first, and dedup keeps it.
-    distinct.sort_by_key(|&i| (&uses[i].client_id, &uses[i].jti));
-    distinct.dedup_by_key(|i| (&uses[*i].client_id, &uses[*i].jti));
-    distinct
-}
-
-/// Runs `work` on the ledger on a blocking thread: its write may wait for the disk or for
-/// another writer, and the runtime's threads meanwhile verify and sign the next requests.
-async fn on_ledger_thread<T: Send + 'static>(
-    work: impl FnOnce() -> StoreResult<T> + Send + 'static,
-) -> StoreResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| StoreError::Corrupt(format!("a jti write was lost: {err}")))?
-}
-
-async fn first_uses_in_ledger(
-    direct: Arc<DirectSqlite>,
-    uses: Arc<Vec<JtiUse>>,
-    distinct: Vec<usize>,
-    now: i64,
-) -> StoreResult<HashSet<usize>> {
-    on_ledger_thread(move || {
-        let round: Vec<&JtiUse> = distinct.iter().map(|&i| &uses[i]).collect();
-        let first = direct.remember_jtis(&round, now)?;
-        Ok(distinct
-            .iter()
-            .zip(first)
-            .filter_map(|(&i, first)| first.then_some(i))
-            .collect())
-    })
-    .await
-}
-
-/// A new row, or an expired row taken over, is a first use; a live row is left alone and
-/// not returned by the statement. The primary key makes this hold across processes.
-async fn first_uses_by_upsert(
-    pool: &AnyPool,
-    uses: &[JtiUse],
-    distinct: &[usize],
-    now: i64,
-) -> StoreResult<HashSet<usize>> {
-    let mut inserted = Vec::new();
-    for chunk in distinct.chunks(JTI_ROWS_PER_STATEMENT) {
-        let rows: Vec<&JtiUse> = chunk.iter().map(|&i| &uses[i]).collect();
-        inserted.extend(insert_jtis(pool, &rows, now).await?);
-    }
-    purge_now_and_then(pool, distinct.len(), now).await;
-    // The statements return the rows they wrote; each stands for the first use of its pair.
-    let first_of: HashMap<(&str, &str), usize> = distinct
-        .iter()
-        .map(|&i| ((uses[i].client_id.as_str(), uses[i].jti.as_str()), i))
-        .collect();
-    Ok(inserted
-        .iter()
-        .filter_map(|(client_id, jti)| first_of.get(&(client_id.as_str(), jti.as_str())))
-        .copied()
-        .collect())
-}
-
-/// The multi-row upsert for `rows` jtis: `$1` is now, then client_id, jti, expires_at
-/// per row. Returns the (client_id, jti) rows it inserted or took over.
-fn jti_upsert(rows: usize) -> String {
-    let values = (0..rows)
-        .map(|r| format!("(${}, ${}, ${})", 3 * r + 2, 3 * r + 3, 3 * r + 4))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "INSERT INTO mp_used_jti (client_id, jti, expires_at) VALUES {values} \
-         ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
-         WHERE mp_used_jti.expires_at < $1 RETURNING client_id, jti"
-    )
-}
-
-/// [`jti_upsert`] through the pool.
-async fn insert_jtis(
-    pool: &AnyPool,
-    rows: &[&JtiUse],
-    now: i64,
-) -> StoreResult<Vec<(String, String)>> {
-    let sql = jti_upsert(rows.len());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
-    for row in rows {
-        query = query
-            .bind(row.client_id.as_str())
-            .bind(row.jti.as_str())
-            .bind(row.expires_at);
-    }
-    let returned = query.fetch_all(pool).await?;
-    returned
-        .iter()
-        .map(|row| Ok((row.try_get("client_id")?, row.try_get("jti")?)))
-        .collect()
-}
-
-async fn purge_expired_jtis(pool: &AnyPool, now: i64) -> StoreResult<u64> {
-    Ok(sqlx::query("DELETE FROM mp_used_jti WHERE expires_at < $1")
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected())
-}
-
-/// Keys (unknown kids too) and scope-access answers kept per cache before it starts over.
-pub(crate) const CONFIG_CACHE_ENTRIES: usize = 10_000;
-
 impl SqlStore {
     /// Deletes assertion ids that expired before `now` (unix seconds); returns how many.
     /// On a SQLite file the newest id stays, expired or not (see `ledger.rs`).
     pub async fn purge_expired_jtis(&self, now: i64) -> PortResult<u64> {
-        let purged = match self.direct() {
-            Some(direct) => on_ledger_thread(move || direct.purge_jtis(now)).await,
-            None => purge_expired_jtis(self.pool(), now).await,
-        };
-        Ok(purged?)
+        Ok(crate::replay::purge(self.pool(), self.direct(), now).await?)
     }
 }
 
@@ -723,8 +545,8 @@ impl SigningKeyStore for SqlStore {
 
 #[async_trait::async_trait]
 impl SystemUserDirectory for SqlStore {
-    /// The reference's `systemuser/byExternalId` match (maskinporten.md "Server-side
-    /// resolution"), answered by the system-user store.
+    /// The reference's `systemuser/byExternalId` match
+    /// (docs/rules.md#maskinporten-lookup), answered by the system-user store.
     async fn find_system_user(
         &self,
         query: &SystemUserQuery,

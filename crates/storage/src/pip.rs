@@ -13,17 +13,7 @@ use uuid::Uuid;
 
 use crate::delegations::{ResourceRight, resource_right_from_row};
 use crate::sql::parse_uuid;
-use crate::{SqlStore, StoreResult};
-
-/// The authorization change counters. Both only grow; the database bumps them in the
-/// same transaction as every change (triggers in migration 0003).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AuthzVersions {
-    /// Roles, organisation forms and main units, package delegations, resource rights.
-    pub facts: i64,
-    /// Resource policies and resources.
-    pub policies: i64,
-}
+use crate::{AuthzVersions, SqlStore, StoreResult};
 
 /// What is known about `subject` acting for `party`: the subject's roles (anywhere, to
 /// find its key roles), the roles and packages `party` and its main unit gave the

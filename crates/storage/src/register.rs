@@ -173,7 +173,7 @@ async fn upsert_party(tx: &mut Transaction<'_, Any>, party: &NewParty) -> StoreR
         if party.uuid.is_some_and(|u| u.to_string() != stored_uuid)
             || party.id.is_some_and(|i| i != stored_id)
         {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::conflict(format!(
                 "party {identifier} is already registered with partyUuid {stored_uuid} and partyId {stored_id}"
             )));
         }

@@ -74,10 +74,10 @@ impl ResourceStore for SqlStore {
         .execute(self.pool())
         .await
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!(
+            StoreError::Conflict(taken) => StoreError::Conflict(taken.worded(format!(
                 "a resource with identifier {:?} already exists",
                 resource.identifier
-            )),
+            ))),
             other => other,
         })?;
         Ok(StoredResource {

@@ -4,14 +4,15 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Executor};
 
 use crate::batch::Batcher;
-use crate::direct::DirectSqlite;
+use crate::counters::{Counters, counters_round};
+use crate::replay::direct::DirectSqlite;
 use systembruker_token::ports::{Client, ClientKey, ScopeAccess};
 
-use crate::maskinporten::{CONFIG_CACHE_ENTRIES, JtiUse, jti_round};
-use crate::{AuthzVersions, HealthCheck, StoreError, StoreResult, VersionedCache};
+use crate::replay::{JtiUse, jti_round};
+use crate::{HealthCheck, StoreError, StoreResult, VersionedCache};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -44,29 +45,8 @@ pub struct SqlStore {
 /// A consumer org and the scopes it asks for.
 pub(crate) type ScopeQuestion = (String, Vec<String>);
 
-/// Every change counter of the database, read in one statement. They only grow, and
-/// triggers move them in the same transaction as the change they count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Counters {
-    pub(crate) authz: AuthzVersions,
-    /// Maskinporten clients, keys, scopes and scope access (migration 0006).
-    pub(crate) maskinporten: i64,
-}
-
-/// Reads every change counter as `(id, version)` rows, for [`Counters::set`].
-pub(crate) const COUNTERS_SQL: &str = "SELECT id, version FROM authz_versions \
-     UNION ALL SELECT 3 AS id, version FROM mp_config_version";
-
-impl Counters {
-    /// Takes one row of [`COUNTERS_SQL`]: 1 facts, 2 policies, 3 Maskinporten.
-    pub(crate) fn set(&mut self, id: i64, version: i64) {
-        match id {
-            1 => self.authz.facts = version,
-            2 => self.authz.policies = version,
-            _ => self.maskinporten = version,
-        }
-    }
-}
+/// Keys (unknown kids too) and scope-access answers kept per cache before it starts over.
+pub(crate) const CONFIG_CACHE_ENTRIES: usize = 10_000;
 
 /// How long a statement may wait for a pooled connection by default. Short, because when
 /// the database is down every request would otherwise hang this long before it fails;
@@ -304,31 +284,12 @@ impl HealthCheck for SqlStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         if self.backend == Backend::Sqlite {
             let url = self.url.clone();
-            tokio::task::spawn_blocking(move || crate::direct::check_writable(&url))
+            tokio::task::spawn_blocking(move || crate::replay::direct::check_writable(&url))
                 .await
                 .map_err(|err| StoreError::Corrupt(format!("writability check lost: {err}")))??;
         }
         Ok(())
     }
-}
-
-fn counters_round(pool: AnyPool) -> crate::batch::Round<(), StoreResult<Counters>> {
-    Box::new(move |callers: Vec<()>| {
-        let pool = pool.clone();
-        Box::pin(async move {
-            let read = read_counters(&pool).await;
-            callers.iter().map(|()| read.clone()).collect()
-        })
-    })
-}
-
-async fn read_counters(pool: &AnyPool) -> StoreResult<Counters> {
-    let rows = sqlx::query(COUNTERS_SQL).fetch_all(pool).await?;
-    let mut counters = Counters::default();
-    for row in rows {
-        counters.set(row.try_get("id")?, row.try_get("version")?);
-    }
-    Ok(counters)
 }
 
 /// Reads a column that holds a UUID as text.

@@ -1,13 +1,15 @@
-//! The system register (authentication.md §2): systems, their Maskinporten client ids
+//! The system register (docs/rules.md#system-register): systems, their Maskinporten client ids
 //! and the change log. Every write also appends to the history (see [`crate::history`]).
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use systembruker_domain::lifecycle::Transition;
 use systembruker_domain::system::RegisteredSystem;
 use uuid::Uuid;
 
 use crate::history::{Actor, record};
 use crate::sql::parse_uuid;
+use crate::systemusers::lifecycle::{Record, Rows, apply};
 use crate::{SqlStore, StoreError, StoreResult, now_millis};
 
 /// A system as stored, with its internal id and timestamps.
@@ -117,9 +119,9 @@ async fn claim_client_ids(
         .execute(&mut **tx)
         .await
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!(
+            StoreError::Conflict(taken) => StoreError::Conflict(taken.worded(format!(
                 "client id {client_id} belongs to another system; remove it there first"
-            )),
+            ))),
             other => other,
         })?;
     }
@@ -186,9 +188,9 @@ impl SystemRegisterStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("a system with id {} exists already", system.id))
-            }
+            StoreError::Conflict(taken) => StoreError::Conflict(
+                taken.worded(format!("a system with id {} exists already", system.id)),
+            ),
             other => other,
         })?;
         claim_client_ids(&mut tx, internal_id, &system.client_id).await?;
@@ -272,19 +274,17 @@ impl SystemRegisterStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         // Open requests can never be approved now: they become Denied, and say so.
-        let denied: Vec<String> = sqlx::query_scalar(
-            "UPDATE systemuser_requests SET status = 'Denied', updated_at = $1, changed_by = $2 \
-             WHERE system_id = $3 AND status = 'New' AND NOT is_deleted RETURNING id",
+        let note = serde_json::json!({"reason": "the system was deleted"});
+        let rows = Rows::OfSystem(system_id);
+        apply(
+            &mut tx,
+            Record::Request,
+            Transition::Deny,
+            rows,
+            Some(note),
+            actor,
         )
-        .bind(now)
-        .bind(&actor.name)
-        .bind(system_id)
-        .fetch_all(&mut *tx)
         .await?;
-        for id in denied {
-            let after = serde_json::json!({"status": "Denied", "reason": "the system was deleted"});
-            record(&mut tx, actor, ("request", &id), "deny", None, Some(&after)).await?;
-        }
         let data = serde_json::json!({"id": system_id});
         log_change(
             &mut tx,

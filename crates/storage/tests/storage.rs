@@ -1,10 +1,13 @@
 //! The storage suite: every case runs against SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-use systembruker_domain::party::{NewParty, NewPartyKind, PartyKind};
+mod common;
+
+use common::{org, organization, person};
+use systembruker_domain::party::{NewPartyKind, PartyKind};
 use systembruker_domain::resource::ServiceResource;
 use systembruker_domain::{OrgNumber, PersonNumber};
-use systembruker_storage::{RegisterStore, ResourceStore, SqlStore, StoreError};
+use systembruker_storage::{Constraint, RegisterStore, ResourceStore, SqlStore, StoreError};
 use uuid::Uuid;
 
 systembruker_storage::storage_tests!(
@@ -17,31 +20,6 @@ systembruker_storage::storage_tests!(
     concurrent_role_adds_record_one_event,
 );
 
-fn org(n: &str, name: &str) -> NewParty {
-    NewParty {
-        uuid: None,
-        id: None,
-        name: name.into(),
-        kind: NewPartyKind::Organization {
-            org_number: OrgNumber::parse(n).unwrap(),
-            unit_type: Some("AS".into()),
-            unit_status: None,
-            main_unit: None,
-        },
-    }
-}
-
-fn person(n: &str, name: &str) -> NewParty {
-    NewParty {
-        uuid: None,
-        id: None,
-        name: name.into(),
-        kind: NewPartyKind::Person {
-            person_number: PersonNumber::parse(n).unwrap(),
-        },
-    }
-}
-
 async fn import_creates_then_updates(store: SqlStore) {
     let report = store
         .import_parties(&[
@@ -51,11 +29,7 @@ async fn import_creates_then_updates(store: SqlStore) {
         .await
         .unwrap();
     assert_eq!((report.created, report.updated), (2, 0));
-    let first = store
-        .organization(&OrgNumber::parse("315000009").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let first = organization(&store, "315000009").await;
     let report = store
         .import_parties(&[org("315000009", "Rør og Vann AS (renamed)")])
         .await
@@ -82,11 +56,7 @@ async fn import_is_all_or_nothing(store: SqlStore) {
         .import_parties(&[org("315000009", "Rør og Vann AS")])
         .await
         .unwrap();
-    let existing = store
-        .organization(&OrgNumber::parse("315000009").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let existing = organization(&store, "315000009").await;
     // The second party contradicts the stored uuid: nothing of the batch may land.
     let mut clash = org("315000009", "Clash");
     clash.uuid = Some(Uuid::new_v4());
@@ -129,11 +99,7 @@ async fn sub_unit_may_precede_main_unit(store: SqlStore) {
     let mut main = org("315100003", "Main");
     main.uuid = Some(main_uuid);
     store.import_parties(&[sub, main]).await.unwrap();
-    let sub = store
-        .organization(&OrgNumber::parse("315200008").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let sub = organization(&store, "315200008").await;
     assert!(
         matches!(sub.kind, PartyKind::Organization { main_unit: Some(m), .. } if m == main_uuid)
     );
@@ -165,16 +131,8 @@ async fn roles_are_recorded_as_change_events(store: SqlStore) {
         ])
         .await
         .unwrap();
-    let rv = store
-        .organization(&OrgNumber::parse("315000009").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let tm = store
-        .organization(&OrgNumber::parse("315100003").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let rv = organization(&store, "315000009").await;
+    let tm = organization(&store, "315100003").await;
     let pia = store
         .person(&PersonNumber::parse("14857510098").unwrap())
         .await
@@ -258,16 +216,8 @@ async fn concurrent_role_adds_record_one_event(store: SqlStore) {
         ])
         .await
         .unwrap();
-    let rv = store
-        .organization(&OrgNumber::parse("315000009").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let tm = store
-        .organization(&OrgNumber::parse("315100003").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let rv = organization(&store, "315000009").await;
+    let tm = organization(&store, "315100003").await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
@@ -304,10 +254,9 @@ fn demo_resource(id: &str) -> ServiceResource {
 async fn resources_round_trip_and_refuse_duplicates(store: SqlStore) {
     let r = demo_resource("ske-krav-og-betalinger");
     assert_eq!(store.create_resource(&r).await.unwrap().version, 1);
-    assert!(matches!(
-        store.create_resource(&r).await.unwrap_err(),
-        StoreError::Conflict(_)
-    ));
+    let taken = store.create_resource(&r).await.unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict(_)));
+    assert_eq!(taken.constraint(), Some(Constraint::ResourceIdentifier));
     let mut changed = r.clone();
     changed.title.en = Some("Claims".into());
     let stored = store.update_resource(&changed).await.unwrap();

@@ -8,9 +8,10 @@ use systembruker_domain::party::{NewParty, NewPartyKind};
 use systembruker_domain::system::{AccessPackageRef, RegisteredSystem, Right};
 use systembruker_domain::systemuser::{RequestStatus, SystemUserType};
 use systembruker_storage::{
-    Actor, Approval, GrantChanges, Grants, HistoryFilter, HistoryStore, NewSystemUser, PipStore,
-    RegisterStore, RequestCreation, ResourceGrant, SqlStore, StoreError, StoredChangeRequest,
-    StoredRequest, SystemChangeType, SystemRegisterStore, SystemUserKey, SystemUserStore,
+    Actor, Approval, Constraint, GrantChanges, Grants, HistoryFilter, HistoryStore, NewSystemUser,
+    PipStore, RegisterStore, RequestCreation, ResourceGrant, SqlStore, StoreError,
+    StoredChangeRequest, StoredRequest, SystemChangeType, SystemRegisterStore, SystemUserKey,
+    SystemUserStore,
 };
 use uuid::Uuid;
 
@@ -144,13 +145,20 @@ async fn created(store: &SqlStore, external_ref: &str) -> StoredRequest {
 async fn systems_keep_ids_and_client_ids_unique(store: SqlStore) {
     setup(&store).await;
     let again = store.create_system(&system(&["client-2"]), &actor()).await;
-    assert!(matches!(again, Err(StoreError::Conflict(m)) if m.contains("exists already")));
+    assert!(matches!(&again, Err(StoreError::Conflict(m)) if m.detail.contains("exists already")));
+    // The database's rule is named on both backends (PostgreSQL by constraint name,
+    // SQLite by the columns of its message).
+    assert_eq!(again.unwrap_err().constraint(), Some(Constraint::SystemId));
     let mut other = system(&["client-1"]);
     other.id = "991825827_other".into();
     let taken = store.create_system(&other, &actor()).await;
     assert!(
-        matches!(taken, Err(StoreError::Conflict(m)) if m.contains("client-1")),
+        matches!(&taken, Err(StoreError::Conflict(m)) if m.detail.contains("client-1")),
         "client id is on one system only"
+    );
+    assert_eq!(
+        taken.unwrap_err().constraint(),
+        Some(Constraint::SystemClientId)
     );
     assert_eq!(
         store.system_of_client("client-1").await.unwrap().as_deref(),

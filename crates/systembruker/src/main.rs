@@ -1,6 +1,7 @@
 //! The `systembruker` program: the server and the operator's command-line tools.
 
 mod cli;
+mod import;
 mod serve;
 mod tokens;
 

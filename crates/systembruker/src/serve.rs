@@ -1,6 +1,7 @@
-//! `systembruker serve` and the offline import.
+//! `systembruker serve`.
 
-use std::path::Path;
+pub mod args;
+
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -9,7 +10,8 @@ use systembruker_http::{AppState, Config};
 use systembruker_token::{TokenService, TokenSettings};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{DatabaseArgs, LogFormat, ServeArgs};
+use crate::cli::LogFormat;
+use args::ServeArgs;
 
 fn init_logging(format: LogFormat) {
     let filter =
@@ -35,11 +37,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("waiting for the setup lock")?;
     // Every server needs the system resources the end-user APIs are decided on.
-    systembruker_http::system_resources::ensure(&store)
+    systembruker_app::system_resources::ensure(&store)
         .await
         .context("creating the platform's system resources")?;
     if args.demo {
-        systembruker_http::demo::load(&store)
+        systembruker_app::demo::load(&store)
             .await
             .context("loading the demo data")?;
         tracing::info!("demo data loaded");
@@ -143,34 +145,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down; finishing requests in flight");
-}
-
-pub async fn import_parties(file: &Path, database: &DatabaseArgs) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let is_csv = file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let parsed = if is_csv {
-        systembruker_http::import::parse_csv(&text)
-    } else {
-        systembruker_http::import::parse_json(&text)
-    }
-    .map_err(|e| anyhow::anyhow!("{}", e.detail.unwrap_or(e.title)))?;
-    let store = database.open().await?;
-    let report = systembruker_http::import::apply(&store, parsed)
-        .await
-        .context("storing the parties")?;
-    println!("{}", serde_json_line(&report));
-    store.close().await;
-    anyhow::ensure!(
-        report.rejected.is_empty(),
-        "nothing was imported: {} rows were rejected",
-        report.rejected.len()
-    );
-    Ok(())
-}
-
-fn serde_json_line<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default()
 }

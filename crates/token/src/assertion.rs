@@ -1,4 +1,4 @@
-//! Checks of a client's JWT-bearer assertion (RFC 7523; maskinporten.md §1), each with
+//! Checks of a client's JWT-bearer assertion (RFC 7523; docs/tokens.md), each with
 //! the OAuth2 error and the Maskinporten code a client's library expects.
 //!
 //! Tolerance choices (documented in docs/tokens.md):

@@ -1,4 +1,4 @@
-//! The claims of the access tokens the service issues (maskinporten.md §2).
+//! The claims of the access tokens the service issues (docs/tokens.md#the-access-token).
 
 use serde::{Deserialize, Serialize};
 use systembruker_domain::{IdError, OrgNumber};

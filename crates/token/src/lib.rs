@@ -1,7 +1,7 @@
 //! The Maskinporten-compatible token service of systembruker, as pure logic over ports.
 //!
-//! * [`TokenService::issue`] checks an RFC 7523 JWT-bearer assertion (maskinporten.md §1)
-//!   and signs an access token (§2) with the service's RS256 key.
+//! * [`TokenService::issue`] checks an RFC 7523 JWT-bearer assertion (docs/tokens.md)
+//!   and signs an access token (docs/tokens.md#the-access-token) with the service's RS256 key.
 //! * [`TokenService::verify_access_token`] checks one of our own tokens for the APIs.
 //! * [`TokenService::jwks`] and [`TokenService::metadata`] publish the keys and the
 //!   RFC 8414 metadata.

@@ -144,7 +144,7 @@ pub trait SigningKeyStore: Send + Sync {
     async fn delete_signing_key(&self, kid: &str) -> PortResult<bool>;
 }
 
-/// The reference's `systemuser/byExternalId` lookup (maskinporten.md "Server-side resolution").
+/// The reference's `systemuser/byExternalId` lookup (docs/rules.md#maskinporten-lookup).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemUserQuery {
     pub client_id: Uuid,

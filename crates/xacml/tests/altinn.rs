@@ -1,4 +1,4 @@
-//! Altinn-shaped policy: decisions for JSON requests (authorization.md §5)
+//! Altinn-shaped policy: decisions for JSON requests (docs/authorization.md#the-pdp)
 //! and the rights listing.
 
 use systembruker_xacml::{
@@ -12,7 +12,8 @@ fn policy() -> Policy {
     Policy::from_xml(POLICY).expect("demo policy loads")
 }
 
-/// A §5-style request: systemuser subject, action, resource, multi-request.
+/// A request as the PDP takes it (docs/authorization.md#the-pdp): systemuser subject,
+/// action, resource, multi-request.
 fn json_request(action: &str, resource: &str, extra_subject_attrs: &str) -> String {
     format!(
         r#"{{"Request":{{"ReturnPolicyIdList":true,

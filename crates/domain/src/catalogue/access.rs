@@ -1,5 +1,5 @@
 //! Which access packages a party holds for an organisation, and whether it may delegate
-//! them (authorization.md §1, §2 and §4).
+//! them (docs/rules.md#packages-and-roles, #delegation-check).
 //!
 //! The rules are pure: they read role facts and business-to-business package delegations
 //! through the [`RoleFacts`] trait, which the storage layer implements from its tables and
@@ -20,7 +20,6 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{AccessPackage, Catalogue, LookupError, Role};
@@ -36,7 +35,8 @@ const HOVEDADMINISTRATOR_ROLE: &str = "hovedadministrator";
 
 /// "`from` gives `to` the role `role`": an ER role (from the organisation to the holder)
 /// or an Altinn role assignment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoleFact {
     /// The organisation that gives the role.
@@ -48,7 +48,8 @@ pub struct RoleFact {
 }
 
 /// What the rules need to know about an organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrgFacts {
     /// The entity variant (organisation form): AS, ENK, BEDR, ESEK, BRL, NUF…
@@ -59,7 +60,8 @@ pub struct OrgFacts {
 
 /// A package `from` delegated directly to `to` (business to business, or to a person
 /// or system user), stored as an assignment package on the `rettighetshaver` assignment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PackageDelegation {
     pub from: Uuid,
@@ -189,7 +191,8 @@ impl RoleFacts for InMemoryFacts {
 }
 
 /// A package named the way the reference's compact package DTO does, plus its code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PackageRef {
     pub id: Uuid,
@@ -213,7 +216,8 @@ impl PackageRef {
 }
 
 /// What carried the package to the receiver.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Grant {
     /// A role (by code), through its role-package row.
@@ -223,7 +227,8 @@ pub enum Grant {
 }
 
 /// The key role through which the subject inherits what another organisation received.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyRoleLink {
     /// The organisation the subject holds a key role in, and which received the package.
@@ -233,7 +238,8 @@ pub struct KeyRoleLink {
 }
 
 /// One path by which the subject has (or may delegate) a package.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Reason {
     /// The reference's reason code: `Direct-RolePackage`, `KeyRole-AssignmentPackage-MainUnit`,
@@ -325,7 +331,8 @@ impl Reason {
 }
 
 /// A package the subject holds for the organisation, with every path that gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HeldPackage {
     pub package: PackageRef,
@@ -334,8 +341,9 @@ pub struct HeldPackage {
     pub via: Vec<Reason>,
 }
 
-/// The answer of the package delegation check (authorization.md §4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// The answer of the package delegation check (docs/rules.md#delegation-check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DelegationCheck {
     pub package: PackageRef,

@@ -6,13 +6,13 @@
 //! reference's `AreaGroupDto`/`AreaDto`/`PackageDto`.
 
 use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{AccessPackage, Area, AreaGroup, Catalogue, Language, LookupError, Role, RolePackage};
 
 /// An area group with its areas, as the export endpoint returns it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportAreaGroup {
     pub id: Uuid,
@@ -27,7 +27,8 @@ pub struct ExportAreaGroup {
 }
 
 /// An area with its packages.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportArea {
     pub id: Uuid,
@@ -39,7 +40,8 @@ pub struct ExportArea {
 }
 
 /// A package inside an area of the export.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportPackage {
     pub id: Uuid,
@@ -72,7 +74,8 @@ impl ExportPackage {
 }
 
 /// One role → package row with both ends resolved (the reference's `RolePackageDto`).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RolePackageRow<'c> {
     pub role: &'c Role,

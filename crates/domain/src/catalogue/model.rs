@@ -4,13 +4,13 @@
 //! with the same camelCase names, so an API that returns them matches the reference.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::variant_matches;
 
 /// One text in the three languages the reference ships (bokmål, nynorsk, English).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalizedText {
     pub nb: String,
     pub nn: String,
@@ -28,7 +28,8 @@ impl LocalizedText {
 }
 
 /// The languages of [`LocalizedText`]; bokmål is the reference's default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     #[default]
@@ -52,7 +53,8 @@ impl Language {
 }
 
 /// Top level of the package hierarchy (General, Industry, Special, Inhabitant, Guardianship).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AreaGroup {
     pub id: Uuid,
@@ -72,7 +74,8 @@ impl AreaGroup {
 }
 
 /// A fullmaktsområde: a set of packages about one subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Area {
     pub id: Uuid,
@@ -86,7 +89,8 @@ pub struct Area {
 }
 
 /// A tilgangspakke (access package).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessPackage {
     pub id: Uuid,
@@ -111,7 +115,8 @@ pub struct AccessPackage {
 }
 
 /// A role: ER (`ccr`), guardianship (`cra`), Altinn 2 role code or Altinn 3 role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Role {
     pub id: Uuid,
@@ -141,7 +146,8 @@ impl Role {
 }
 
 /// An organisation form (AS, ENK, BEDR, …) or another kind of entity variant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EntityVariant {
     pub id: Uuid,
@@ -151,7 +157,8 @@ pub struct EntityVariant {
 }
 
 /// One row of the static role → package mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RolePackage {
     pub role_urn: String,
@@ -176,7 +183,8 @@ impl RolePackage {
 }
 
 /// One row of the role implication map: holding `hasRole` also gives `getsRole`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoleMapping {
     pub has_role_urn: String,

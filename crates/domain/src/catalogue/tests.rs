@@ -1,4 +1,5 @@
-//! Tests against the reference data and authorization.md §1, §2 and §4.
+//! Tests against the reference data and the rules of docs/rules.md#packages-and-roles
+//! and docs/rules.md#delegation-check.
 
 use std::collections::HashSet;
 
@@ -308,7 +309,7 @@ fn language_tags_pick_the_translation() {
     assert_eq!(Language::from_tag(""), Language::Nb);
 }
 
-// ----- §1 package flags -----
+// ----- package flags -----
 
 #[test]
 fn er_only_packages_are_delegable_but_not_assignable() {
@@ -341,7 +342,7 @@ fn admin_packages_are_assignable_but_not_delegable_nor_for_service_owners() {
     }
 }
 
-// ----- §2 role → package table -----
+// ----- role → package table -----
 
 #[test]
 fn full_key_roles_have_all_three_admin_packages() {

@@ -1,36 +1,16 @@
 //! The HTTP side of the access checks: the PDP the use cases ask, and the checks under
 //! the names the handlers use. The checks themselves are `systembruker_app::access`.
 
-use systembruker_app::access::{self as app_access, Pdp};
-use systembruker_domain::catalogue::{Catalogue, LookupError};
+use systembruker_app::access as app_access;
 use systembruker_domain::rules::DelegationFailure;
-use systembruker_storage::{Grants, SubjectFacts};
-use systembruker_xacml::{DecisionResult, Request};
+use systembruker_storage::Grants;
 use uuid::Uuid;
 
 pub(crate) use systembruker_app::access::{Action, Need, Standing};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::pdp::{ContextHandler, Enrichment};
 use crate::problem::{ApiError, ApiResult};
-
-/// The PDP's context handler as the use cases see it.
-pub(crate) struct PdpPort {
-    pub handler: std::sync::Arc<ContextHandler>,
-    pub catalogue: &'static Catalogue,
-}
-
-#[async_trait::async_trait]
-impl Pdp for PdpPort {
-    async fn authorize(&self, request: &Request) -> Vec<DecisionResult> {
-        self.handler.authorize(request).await
-    }
-
-    fn role_codes(&self, facts: &SubjectFacts) -> Result<Vec<String>, LookupError> {
-        Ok(Enrichment::from_facts(self.catalogue, facts.clone())?.role_codes)
-    }
-}
 
 /// A 500 for stored facts the catalogue does not know.
 pub(crate) fn catalogue_mismatch(err: impl std::fmt::Display) -> ApiError {

@@ -1,4 +1,4 @@
-//! Change requests for standard system users (authentication.md §7). Unlike the
+//! Change requests for standard system users (docs/rules.md#change-requests). Unlike the
 //! reference, the `{party}` of approve and reject must be the system user's owner, and
 //! every vendor route checks that the vendor owns the system user's system.
 

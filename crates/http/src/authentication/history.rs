@@ -74,6 +74,6 @@ async fn history(
         after: query.after,
         limit: query.limit.unwrap_or(100),
     };
-    let rows = state.store.history(&filter).await?;
+    let rows = systembruker_app::systemusers::history(&state.app, &filter).await?;
     Ok(axum::Json(rows.into_iter().map(HistoryDto::from).collect()))
 }

@@ -1,6 +1,7 @@
 //! `/authentication/api/v1/`: the system register, vendor requests, approval by the end
-//! user, system users and change requests (authentication.md), with the reference's
-//! paths, JSON and `AUTH-000NN` / `AUTH.VLD-000NN` codes, and the gaps of its §12 fixed:
+//! user, system users and change requests (docs/rules.md), with the reference's
+//! paths, JSON and `AUTH-000NN` / `AUTH.VLD-000NN` codes, and its gaps closed
+//! (docs/rules.md#differences):
 //! every vendor route checks ownership, statuses are stored, uniqueness is enforced by
 //! the database, and every change lands in an append-only history.
 
@@ -8,17 +9,16 @@ pub(crate) mod access;
 pub(crate) mod approval;
 pub(crate) mod changerequests;
 pub(crate) mod clients;
+pub(crate) mod gate;
 mod history;
 pub(crate) mod requests;
 pub(crate) mod systemregister;
 pub(crate) mod systemusers;
 
-use axum::http::StatusCode;
 use serde::Serialize;
 use systembruker_domain::OrgNumber;
 use systembruker_domain::RuleError;
 use systembruker_domain::party::Party;
-use systembruker_domain::system::ValidationFailure;
 use systembruker_storage::Actor;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,163 +44,30 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(history::routes())
 }
 
-/// Status and title of each `AUTH-000NN` problem we produce (Core/Problems/Problem.cs).
-fn problem_status(number: u8) -> (StatusCode, &'static str) {
-    match number {
-        0 => (StatusCode::BAD_REQUEST, "Reportee organisation not found"),
-        1 => (StatusCode::BAD_REQUEST, "Rights not found or not delegable"),
-        4 => (
-            StatusCode::BAD_REQUEST,
-            "A system user exists for this system, organisation and external reference",
-        ),
-        6 => (
-            StatusCode::BAD_REQUEST,
-            "The request for this key was accepted",
-        ),
-        7 => (
-            StatusCode::BAD_REQUEST,
-            "The request for this key is pending",
-        ),
-        8 => (
-            StatusCode::BAD_REQUEST,
-            "The request for this key was denied",
-        ),
-        9 => (
-            StatusCode::BAD_REQUEST,
-            "The request for this key was rejected",
-        ),
-        10 => (StatusCode::NOT_FOUND, "Request not found"),
-        11 => (StatusCode::NOT_FOUND, "System not found"),
-        12 => (StatusCode::NOT_FOUND, "Request could not be stored"),
-        13 => (StatusCode::CONFLICT, "The request is not New"),
-        14 => (StatusCode::FORBIDDEN, "Delegation check failed"),
-        15 => (StatusCode::NOT_FOUND, "System user not found"),
-        16 => (StatusCode::FORBIDDEN, "Missing role access"),
-        18 => (StatusCode::FORBIDDEN, "Missing delegation access"),
-        21 => (StatusCode::BAD_REQUEST, "Redirect URI not allowed"),
-        23 => (
-            StatusCode::UNAUTHORIZED,
-            "Vendor organisation number not in the token",
-        ),
-        24 => (
-            StatusCode::FORBIDDEN,
-            "The system user is not owned by the party",
-        ),
-        26 => (StatusCode::BAD_REQUEST, "The system has no redirect URIs"),
-        30 => (StatusCode::NOT_FOUND, "Agent request not found"),
-        34 => (StatusCode::BAD_REQUEST, "Expected an agent system user"),
-        36 => (StatusCode::BAD_REQUEST, "Expected a standard system user"),
-        38 => (StatusCode::BAD_REQUEST, "Client delegation not found"),
-        41 | 42 => (
-            StatusCode::FORBIDDEN,
-            "The party does not match the request",
-        ),
-        49 => (StatusCode::BAD_REQUEST, "Party uuid missing"),
-        53 => (
-            StatusCode::BAD_REQUEST,
-            "Missing access to delegate the access packages",
-        ),
-        58 => (
-            StatusCode::BAD_REQUEST,
-            "An agent system user needs at least one access package",
-        ),
-        59 => (
-            StatusCode::BAD_REQUEST,
-            "At least one right or access package is required",
-        ),
-        61 => (
-            StatusCode::CONFLICT,
-            "The change request is not New; use a new correlation id",
-        ),
-        63 => (
-            StatusCode::BAD_REQUEST,
-            "Access package not offered by the system",
-        ),
-        64 => (
-            StatusCode::BAD_REQUEST,
-            "Access package not assignable to a standard system user",
-        ),
-        65 => (
-            StatusCode::BAD_REQUEST,
-            "Access package not delegable to an agent system user",
-        ),
-        66 => (
-            StatusCode::FORBIDDEN,
-            "The user is not access manager for the party",
-        ),
-        68 => (StatusCode::FORBIDDEN, "Missing package access"),
-        70 => (StatusCode::FORBIDDEN, "Resource not delegable"),
-        71 => (StatusCode::FORBIDDEN, "Resource is a Maskinporten schema"),
-        79 => (StatusCode::BAD_REQUEST, "Client not found"),
-        80 => (
-            StatusCode::BAD_REQUEST,
-            "The client lacks access packages the system user needs",
-        ),
-        _ => (StatusCode::BAD_REQUEST, "System user request failed"),
-    }
-}
-
 /// Renders a rule's refusal (kept while call sites move to `?` on [`RuleError`]).
 pub(crate) fn auth_problem(problem: RuleError) -> ApiError {
     problem.into()
 }
 
-/// LEGACY, to be removed by the service-layer work: a problem by bare number.
-pub(crate) fn problem(number: u8, detail: impl Into<String>) -> ApiError {
-    let (status, title) = problem_status(number);
-    ApiError::new(status, &format!("AUTH-{number:05}"), title).detail(detail)
-}
-
-/// A validation problem (`STD-00000`) listing every `AUTH.VLD-000NN` failure.
-pub(crate) fn validation(failures: Vec<ValidationFailure>) -> ApiError {
-    failures.into()
-}
-
 /// The vendor a Maskinporten token was issued to (`consumer`), else AUTH-00023 (401).
 pub(crate) fn vendor_of(caller: &Caller) -> ApiResult<OrgNumber> {
-    caller.consumer_org.ok_or_else(|| {
-        problem(
-            23,
-            "the token has no consumer organisation; use a Maskinporten token issued to the vendor",
-        )
-    })
+    Ok(systembruker_app::systemregister::vendor_of(caller)?)
 }
 
 /// Who makes a change, for the history.
 pub(crate) fn actor(caller: &Caller) -> Actor {
-    systembruker_app::changerequests::actor(caller)
+    systembruker_app::systemregister::actor(caller)
 }
 
 /// `{party}` in a route: the party id (integer) as in the reference, or the party uuid.
 /// Only organisations own system users.
 pub(crate) async fn resolve_org_party(state: &AppState, text: &str) -> ApiResult<Party> {
-    let party = if let Ok(id) = text.parse::<i64>() {
-        state.store.party_by_id(id).await?
-    } else if let Ok(uuid) = Uuid::parse_str(text) {
-        state.store.party_by_uuid(uuid).await?
-    } else {
-        return Err(ApiError::invalid_field(
-            "STD-00010",
-            "party",
-            format!("{text:?} is neither a party id nor a party uuid"),
-        ));
-    };
-    let party =
-        party.ok_or_else(|| ApiError::not_found(format!("party {text} is not in the register")))?;
-    if party.org_number().is_none() {
-        return Err(ApiError::bad_request(format!(
-            "party {text} is a person; system users belong to organisations"
-        )));
-    }
-    Ok(party)
+    Ok(systembruker_app::systemusers::owner_party(&state.app, party_key(text)?).await?)
 }
 
 /// The organisation number of a party known to be an organisation.
 pub(crate) fn org_of(party: &Party) -> String {
-    party
-        .org_number()
-        .map(|o| o.to_string())
-        .unwrap_or_default()
+    systembruker_app::systemusers::org_of(party)
 }
 
 /// Unix milliseconds as RFC 3339, as the reference's `DateTime` fields.
@@ -269,4 +136,20 @@ pub(crate) fn page_token(token: Option<&str>) -> ApiResult<Option<Uuid>> {
 pub(crate) fn parse_id(name: &str, text: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(text.trim())
         .map_err(|_| ApiError::invalid_field("STD-00010", name, format!("{text:?} is not a uuid")))
+}
+
+/// `{party}` in a route: the party id (integer) as in the reference, or the party uuid.
+pub(crate) fn party_key(text: &str) -> ApiResult<systembruker_app::systemusers::PartyKey> {
+    use systembruker_app::systemusers::PartyKey;
+    if let Ok(id) = text.parse::<i64>() {
+        Ok(PartyKey::Id(id))
+    } else if let Ok(uuid) = Uuid::parse_str(text) {
+        Ok(PartyKey::Uuid(uuid))
+    } else {
+        Err(ApiError::invalid_field(
+            "STD-00010",
+            "party",
+            format!("{text:?} is neither a party id nor a party uuid"),
+        ))
+    }
 }

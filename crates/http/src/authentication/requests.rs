@@ -1,27 +1,21 @@
-//! Vendor-driven system-user requests (authentication.md §4.1–§4.3): create, look up,
-//! list and delete, for standard and agent requests. Every route checks that the calling
-//! vendor owns the request's system; another vendor's request is "not found" (AUTH-00011),
-//! so vendors cannot probe each other's customers.
+//! Vendor-driven system-user requests (docs/rules.md#requests), as HTTP routes over
+//! `app::requests`: create, look up, list and delete, for standard and agent requests.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
+use systembruker_app as app;
+use systembruker_app::requests::NewRequest;
 use systembruker_domain::OrgNumber;
 use systembruker_domain::system::{AccessPackageRef, RegisteredSystem, Right};
-use systembruker_domain::systemuser::{
-    RequestStatus, SystemUserType, check_packages, check_redirect_url, check_rights_subset,
-    check_standard_request,
-};
+use systembruker_domain::systemuser::{RequestStatus, SystemUserType};
 use systembruker_storage::{RequestCreation, StoredRequest, SystemUserKey};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::systemregister::live_system;
-use super::{
-    PREFIX, Page, actor, auth_problem, page, page_token, parse_id, problem, timestamp, vendor_of,
-};
+use super::{PREFIX, Page, page, page_token, parse_id, timestamp};
 use crate::AppState;
 use crate::auth::{Caller, Scoped, SystemUserRequestRead, SystemUserRequestWrite};
 use crate::extract::Json;
@@ -97,18 +91,8 @@ pub(crate) fn confirm_url(state: &AppState, kind: SystemUserType, id: Uuid) -> S
     )
 }
 
-/// Whether a request has passed the configured answer time.
-pub(crate) fn is_timed_out(state: &AppState, request: &StoredRequest) -> bool {
-    request.status == RequestStatus::Timedout
-        || (request.status == RequestStatus::New
-            && request.created_at
-                < state
-                    .config
-                    .request_cutoff_millis(systembruker_storage::now_millis()))
-}
-
 pub(crate) fn to_dto(state: &AppState, request: StoredRequest) -> RequestDto {
-    let timed_out = is_timed_out(state, &request);
+    let timed_out = app::requests::is_timed_out(&state.app.settings, &request);
     let status = if timed_out {
         RequestStatus::Timedout
     } else {
@@ -135,118 +119,13 @@ pub(crate) fn to_dto(state: &AppState, request: StoredRequest) -> RequestDto {
     }
 }
 
-/// A live request of `kind`, with a timed-out `New` stored as `Timedout` on the way.
-/// Missing, deleted or of the other kind: AUTH-00010 (AUTH-00030 for agent).
-pub(crate) async fn live_request(
-    state: &AppState,
-    id: Uuid,
-    kind: SystemUserType,
-) -> ApiResult<StoredRequest> {
-    let missing = || match kind {
-        SystemUserType::Standard => problem(10, format!("request {id} does not exist")),
-        SystemUserType::Agent => problem(30, format!("agent request {id} does not exist")),
-    };
-    let mut request = state
-        .store
-        .request(id)
-        .await?
-        .filter(|r| !r.is_deleted && r.user_type == kind)
-        .ok_or_else(missing)?;
-    if request.status == RequestStatus::New && is_timed_out(state, &request) {
-        let system = crate::authentication::actor(&Caller::default());
-        state
-            .store
-            .close_request(id, RequestStatus::Timedout, &system)
-            .await?;
-        request.status = RequestStatus::Timedout;
-    }
-    Ok(request)
-}
-
-/// The vendor must own the request's system: otherwise the request "does not exist".
-async fn owned_request(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    kind: SystemUserType,
-) -> ApiResult<StoredRequest> {
-    let vendor = vendor_of(caller)?;
-    let request = live_request(state, id, kind).await?;
-    let owner = state
-        .store
-        .system(&request.system_id)
-        .await?
-        .and_then(|s| s.system.vendor_org());
-    if owner != Some(vendor) {
-        return Err(problem(
-            11,
-            format!("request {id} is not for a system of vendor {vendor}"),
-        ));
-    }
-    Ok(request)
-}
-
-/// The vendor's own live system, else AUTH-00011 (also for another vendor's system, so
-/// its existence stays hidden).
+/// The vendor's own live system, else AUTH-00011 (also for another vendor's system).
 pub(crate) async fn own_system(
     state: &AppState,
     vendor: &OrgNumber,
     system_id: &str,
 ) -> ApiResult<RegisteredSystem> {
-    let system = live_system(state, system_id).await?.system;
-    if system.vendor_org().as_ref() != Some(vendor) {
-        return Err(problem(
-            11,
-            format!("system {system_id} does not exist for vendor {vendor}"),
-        ));
-    }
-    Ok(system)
-}
-
-/// The rules of §4.3 on the request's content (steps 5–9).
-async fn check_content(
-    state: &AppState,
-    body: &CreateRequestBody,
-    system: &RegisteredSystem,
-    kind: SystemUserType,
-) -> ApiResult<()> {
-    let party = OrgNumber::parse(&body.party_org_no).ok();
-    let known = match party {
-        Some(org) => state.store.organization(&org).await?.is_some(),
-        None => false,
-    };
-    if !known {
-        return Err(problem(
-            0,
-            format!(
-                "organisation {:?} is not in the register",
-                body.party_org_no
-            ),
-        ));
-    }
-    check_redirect_url(body.redirect_url.as_deref(), system).map_err(auth_problem)?;
-    let packages = body.access_packages.as_deref().unwrap_or_default();
-    match kind {
-        SystemUserType::Standard => {
-            check_standard_request(
-                body.rights.as_deref(),
-                body.access_packages.as_deref(),
-                system,
-            )
-            .map_err(auth_problem)?;
-        }
-        SystemUserType::Agent => {
-            if packages.is_empty() {
-                return Err(problem(
-                    58,
-                    "an agent request must name at least one access package",
-                ));
-            }
-            check_rights_subset(&[], system).map_err(auth_problem)?;
-        }
-    }
-    check_packages(packages, system, kind, state.catalogue).map_err(auth_problem)?;
-    Ok(())
+    Ok(app::requests::own_system(&state.app, vendor, system_id).await?)
 }
 
 async fn create(
@@ -254,65 +133,17 @@ async fn create(
     caller: &Caller,
     body: CreateRequestBody,
     kind: SystemUserType,
-) -> ApiResult<(StatusCode, HeaderMap, axum::Json<RequestDto>)> {
-    let vendor = vendor_of(caller)?;
-    let system = own_system(state, &vendor, body.system_id.trim()).await?;
-    let party_org = body.party_org_no.trim().to_string();
-    let external_ref = body
-        .external_ref
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .unwrap_or(&party_org)
-        .to_string();
-    let key = SystemUserKey {
-        system_id: system.id.clone(),
-        org: party_org.clone(),
-        external_ref,
+) -> ApiResult<Created> {
+    let new = NewRequest {
+        system_id: body.system_id,
+        party_org: body.party_org_no,
+        external_ref: body.external_ref,
+        rights: body.rights,
+        access_packages: body.access_packages,
+        redirect_url: body.redirect_url,
+        integration_title: body.integration_title,
     };
-    if state.store.system_user_by_key(&key).await?.is_some() {
-        return Err(problem(
-            4,
-            "a system user exists for this system, organisation and external reference",
-        ));
-    }
-    if let Some(existing) = state.store.request_by_key(&key, kind).await? {
-        // Idempotent re-post: the live request, whatever its status.
-        return Ok((
-            StatusCode::OK,
-            HeaderMap::new(),
-            axum::Json(to_dto(state, existing)),
-        ));
-    }
-    check_content(state, &body, &system, kind).await?;
-    let request = StoredRequest {
-        id: Uuid::new_v4(),
-        user_type: kind,
-        system_id: key.system_id,
-        party_org: key.org,
-        external_ref: key.external_ref,
-        integration_title: body
-            .integration_title
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| system.name_nb().to_string()),
-        rights: match kind {
-            SystemUserType::Standard => body.rights.unwrap_or_default(),
-            SystemUserType::Agent => Vec::new(),
-        },
-        access_packages: body.access_packages.unwrap_or_default(),
-        redirect_url: body
-            .redirect_url
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty()),
-        status: RequestStatus::New,
-        escalated: false,
-        is_deleted: false,
-        created_at: 0,
-        updated_at: 0,
-        changed_by: String::new(),
-    };
-    match state.store.create_request(&request, &actor(caller)).await? {
+    match app::requests::create(&state.app, caller, new, kind).await? {
         RequestCreation::Created(stored) => {
             let mut headers = HeaderMap::new();
             let location = format!(
@@ -329,7 +160,7 @@ async fn create(
                 axum::Json(to_dto(state, stored)),
             ))
         }
-        // Lost a race with an identical post: answer as the re-post would.
+        // A re-post, or a lost race with an identical post: the live request for the key.
         RequestCreation::Existing(existing) => Ok((
             StatusCode::OK,
             HeaderMap::new(),
@@ -373,14 +204,7 @@ async fn get_standard(
     caller: Scoped<SystemUserRequestRead>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<RequestDto>> {
-    let request = owned_request(
-        &state,
-        &caller,
-        parse_id("requestId", &id)?,
-        SystemUserType::Standard,
-    )
-    .await?;
-    Ok(axum::Json(to_dto(&state, request)))
+    get_one(&state, &caller, &id, SystemUserType::Standard).await
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/request/vendor/agent/{requestId}", tag = "systemuser-request",
@@ -391,14 +215,18 @@ async fn get_agent(
     caller: Scoped<SystemUserRequestRead>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<RequestDto>> {
-    let request = owned_request(
-        &state,
-        &caller,
-        parse_id("requestId", &id)?,
-        SystemUserType::Agent,
-    )
-    .await?;
-    Ok(axum::Json(to_dto(&state, request)))
+    get_one(&state, &caller, &id, SystemUserType::Agent).await
+}
+
+async fn get_one(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    kind: SystemUserType,
+) -> ApiResult<axum::Json<RequestDto>> {
+    let id = parse_id("requestId", id)?;
+    let request = app::requests::get(&state.app, caller, id, kind).await?;
+    Ok(axum::Json(to_dto(state, request)))
 }
 
 async fn find_by_key(
@@ -407,24 +235,12 @@ async fn find_by_key(
     (system_id, org, external_ref): (String, String, String),
     kind: SystemUserType,
 ) -> ApiResult<axum::Json<RequestDto>> {
-    let vendor = vendor_of(caller)?;
-    own_system(state, &vendor, &system_id).await?;
     let key = SystemUserKey {
         system_id,
         org,
         external_ref,
     };
-    let request = state
-        .store
-        .request_by_key(&key, kind)
-        .await?
-        .ok_or_else(|| {
-            problem(
-                10,
-                "there is no live request for this system, organisation and external reference",
-            )
-        })?;
-    let request = live_request(state, request.id, kind).await?;
+    let request = app::requests::by_key(&state.app, caller, key, kind).await?;
     Ok(axum::Json(to_dto(state, request)))
 }
 
@@ -466,13 +282,16 @@ async fn list_by_system(
     token: Option<&str>,
     kind: SystemUserType,
 ) -> ApiResult<axum::Json<Page<RequestDto>>> {
-    let vendor = vendor_of(caller)?;
-    own_system(state, &vendor, system_id).await?;
     let after = page_token(token)?;
-    let rows = state
-        .store
-        .requests_by_system(system_id, kind, after, super::PAGE_SIZE + 1)
-        .await?;
+    let rows = app::requests::by_system(
+        &state.app,
+        caller,
+        system_id,
+        after,
+        super::PAGE_SIZE + 1,
+        kind,
+    )
+    .await?;
     let path = match kind {
         SystemUserType::Standard => format!("systemuser/request/vendor/bysystem/{system_id}"),
         SystemUserType::Agent => format!("systemuser/request/vendor/agent/bysystem/{system_id}"),
@@ -535,19 +354,6 @@ async fn delete_request(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id("requestId", &id)?;
-    // Unlike the reference, only the vendor of the request's system may delete it.
-    let request = match owned_request(&state, &caller, id, SystemUserType::Standard).await {
-        Err(e) if e.code == "AUTH-00010" => {
-            owned_request(&state, &caller, id, SystemUserType::Agent).await?
-        }
-        other => other?,
-    };
-    if !state
-        .store
-        .delete_request(request.id, &actor(&caller))
-        .await?
-    {
-        return Err(problem(10, format!("request {id} does not exist")));
-    }
+    app::requests::delete(&state.app, &caller, id).await?;
     Ok(StatusCode::ACCEPTED)
 }

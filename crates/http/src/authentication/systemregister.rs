@@ -1,25 +1,22 @@
-//! The system register (authentication.md §2): the portal's list and the vendor API.
-
-use std::collections::HashMap;
+//! The system register (docs/rules.md#system-register): the portal's list and the vendor API.
 
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
-use systembruker_domain::OrgNumber;
 use systembruker_domain::system::{
-    AccessPackageRef, AttributePair, RegisteredSystem, Right, SystemFacts, SystemSummary,
-    ValidationFailure, validate_system, vld,
+    AccessPackageRef, AttributePair, RegisteredSystem, Right, SystemSummary,
 };
-use systembruker_storage::{StoredSystem, SystemChangeType};
+use systembruker_storage::StoredSystem;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{actor, problem, validation, vendor_of};
+use super::timestamp;
 use crate::AppState;
 use crate::auth::{EndUserScope, Scoped, SystemRegisterWrite};
 use crate::extract::Json;
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::ApiResult;
+use systembruker_app::systemregister;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -56,60 +53,7 @@ pub struct ChangeLogDto {
 
 /// A live system, or AUTH-00011 (404).
 pub(crate) async fn live_system(state: &AppState, system_id: &str) -> ApiResult<StoredSystem> {
-    state
-        .store
-        .system(system_id)
-        .await?
-        .filter(|s| !s.system.is_deleted)
-        .ok_or_else(|| problem(11, format!("system {system_id} does not exist")))
-}
-
-/// Whether the caller may act for any vendor (`systemregister.admin` or operator).
-fn is_register_admin(caller: &Scoped<SystemRegisterWrite>) -> bool {
-    caller.is_admin() || caller.has_scope("altinn:authentication/systemregister.admin")
-}
-
-/// The caller must be the system's vendor (or a register admin): 403 otherwise.
-fn check_owner(
-    caller: &Scoped<SystemRegisterWrite>,
-    vendor: Option<OrgNumber>,
-    system_id: &str,
-) -> ApiResult<()> {
-    if is_register_admin(caller) {
-        return Ok(());
-    }
-    let me = vendor_of(caller)?;
-    if vendor == Some(me) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "system {system_id} belongs to another vendor; only its vendor may read or change it"
-        )))
-    }
-}
-
-async fn summary(state: &AppState, stored: StoredSystem) -> ApiResult<SystemSummary> {
-    let system = stored.system;
-    let vendor = system.vendor_org();
-    let vendor_name = match vendor {
-        Some(org) => state
-            .store
-            .organization(&org)
-            .await?
-            .map(|p| p.name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    Ok(SystemSummary {
-        system_id: system.id,
-        system_vendor_org_number: vendor.map(|o| o.to_string()).unwrap_or_default(),
-        system_vendor_org_name: vendor_name,
-        name: system.name,
-        description: system.description,
-        rights: system.rights,
-        access_packages: system.access_packages,
-        is_visible: system.is_visible,
-    })
+    Ok(systemregister::live_system(&state.app, system_id).await?)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemregister", tag = "systemregister",
@@ -124,11 +68,7 @@ async fn portal_list(
 
 /// The systems offered for end-user creation, with their vendors' names.
 pub(crate) async fn visible_summaries(state: &AppState) -> ApiResult<Vec<SystemSummary>> {
-    let mut out = Vec::new();
-    for stored in state.store.visible_systems().await? {
-        out.push(summary(state, stored).await?);
-    }
-    Ok(out)
+    Ok(systemregister::visible_summaries(&state.app).await?)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemregister/{systemId}", tag = "systemregister",
@@ -140,7 +80,9 @@ async fn portal_system(
     Path(system_id): Path<String>,
 ) -> ApiResult<axum::Json<SystemSummary>> {
     let stored = live_system(&state, &system_id).await?;
-    Ok(axum::Json(summary(&state, stored).await?))
+    Ok(axum::Json(
+        systemregister::summary(&state.app, stored).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,9 +162,9 @@ async fn vendor_list(
     State(state): State<AppState>,
     caller: Scoped<SystemRegisterWrite>,
 ) -> ApiResult<axum::Json<Vec<RegisteredSystem>>> {
-    let vendor = vendor_of(&caller)?;
-    let systems = state.store.systems_by_vendor(vendor.as_str()).await?;
-    Ok(axum::Json(systems.into_iter().map(|s| s.system).collect()))
+    Ok(axum::Json(
+        systemregister::vendor_systems(&state.app, &caller).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemregister/vendor/{systemId}", tag = "systemregister",
@@ -234,92 +176,9 @@ async fn vendor_system(
     caller: Scoped<SystemRegisterWrite>,
     Path(system_id): Path<String>,
 ) -> ApiResult<axum::Json<RegisteredSystem>> {
-    let stored = state
-        .store
-        .system(&system_id)
-        .await?
-        .ok_or_else(|| problem(11, format!("system {system_id} does not exist")))?;
-    check_owner(&caller, stored.system.vendor_org(), &system_id)?;
-    Ok(axum::Json(stored.system))
-}
-
-/// The facts validation needs: which named resources exist (and their type), which of
-/// the client ids other live systems hold, and (on create) whether the id is taken.
-async fn facts_for(
-    state: &AppState,
-    system: &RegisteredSystem,
-    creating: bool,
-) -> ApiResult<SystemFacts> {
-    let mut resources = HashMap::new();
-    for pair in system.rights.iter().flat_map(|r| &r.resource) {
-        if let Some(stored) = state.store.resource(&pair.value).await? {
-            resources.insert(pair.value.clone(), stored.resource.resource_type);
-        }
-    }
-    let mut client_ids_taken = std::collections::HashSet::new();
-    let mut client_ids_foreign = std::collections::HashSet::new();
-    for client_id in &system.client_id {
-        if let Some(owner) = state.store.system_of_client(client_id).await?
-            && owner != system.id
-        {
-            client_ids_taken.insert(client_id.clone());
-        }
-        if is_foreign_client(state, client_id, system.vendor_org()).await? {
-            client_ids_foreign.insert(client_id.clone());
-        }
-    }
-    let id_taken = creating && state.store.system(&system.id).await?.is_some();
-    Ok(SystemFacts {
-        id_taken,
-        resources,
-        client_ids_taken,
-        client_ids_foreign,
-        dev: state.config.dev,
-    })
-}
-
-/// Whether `client_id` is a Maskinporten client of this platform whose consumer org is
-/// not the system's vendor. Ids of no client here (the platform makes client ids as
-/// random uuids, so none can be claimed before it exists) are the vendor's to name.
-async fn is_foreign_client(
-    state: &AppState,
-    client_id: &str,
-    vendor: Option<OrgNumber>,
-) -> ApiResult<bool> {
-    let Ok(id) = Uuid::parse_str(client_id) else {
-        return Ok(false);
-    };
-    Ok(state
-        .store
-        .client(id)
-        .await?
-        .is_some_and(|client| Some(client.consumer_org) != vendor))
-}
-
-/// The vendor in the body must be valid (VLD-00000) and the caller's own (403), before
-/// any other validation error is returned.
-fn check_body_vendor(
-    caller: &Scoped<SystemRegisterWrite>,
-    system: &RegisteredSystem,
-) -> ApiResult<()> {
-    let Some(vendor) = system.vendor_org() else {
-        return Err(validation(vec![ValidationFailure {
-            code: vld::VENDOR_PREFIX,
-            title: "the vendor must be {\"authority\":\"iso6523-actorid-upis\",\"ID\":\"0192:<orgno>\"}".into(),
-            paths: vec!["/vendor/ID".into()],
-        }]));
-    };
-    check_owner(caller, Some(vendor), &system.id)
-}
-
-async fn validated(state: &AppState, system: &RegisteredSystem, creating: bool) -> ApiResult<()> {
-    let facts = facts_for(state, system, creating).await?;
-    let failures = validate_system(system, state.catalogue, &facts);
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(validation(failures))
-    }
+    Ok(axum::Json(
+        systemregister::vendor_system(&state.app, &caller, &system_id).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/authentication/api/v1/systemregister/vendor", tag = "systemregister",
@@ -332,46 +191,14 @@ async fn create_system(
     caller: Scoped<SystemRegisterWrite>,
     Json(system): Json<RegisteredSystem>,
 ) -> ApiResult<axum::Json<Uuid>> {
-    let mut system = system.trimmed();
-    system.is_deleted = false;
-    check_body_vendor(&caller, &system)?;
-    validated(&state, &system, true).await?;
-    let id = state.store.create_system(&system, &actor(&caller)).await?;
-    Ok(axum::Json(id))
+    Ok(axum::Json(
+        systemregister::create_system(&state.app, &caller, system).await?,
+    ))
 }
 
-/// The live system for an update: 404 if missing, 403 if another vendor's, 400 if deleted.
-async fn system_to_change(
-    state: &AppState,
-    caller: &Scoped<SystemRegisterWrite>,
-    system_id: &str,
-) -> ApiResult<RegisteredSystem> {
-    let stored = state
-        .store
-        .system(system_id)
-        .await?
-        .ok_or_else(|| problem(11, format!("system {system_id} does not exist")))?;
-    check_owner(caller, stored.system.vendor_org(), system_id)?;
-    if stored.system.is_deleted {
-        return Err(ApiError::bad_request(format!(
-            "system {system_id} is deleted and cannot be changed"
-        )));
-    }
-    Ok(stored.system)
-}
-
-async fn store_change(
-    state: &AppState,
-    caller: &Scoped<SystemRegisterWrite>,
-    system: RegisteredSystem,
-    change: SystemChangeType,
-) -> ApiResult<axum::Json<Succeeded>> {
-    validated(state, &system, false).await?;
-    state
-        .store
-        .update_system(&system, change, &actor(caller))
-        .await?;
-    Ok(axum::Json(Succeeded { succeeded: true }))
+/// `{"succeeded": true}` once a change is stored.
+fn succeeded(_: ()) -> axum::Json<Succeeded> {
+    axum::Json(Succeeded { succeeded: true })
 }
 
 #[utoipa::path(put, path = "/authentication/api/v1/systemregister/vendor/{systemId}", tag = "systemregister",
@@ -385,26 +212,10 @@ async fn replace_system(
     Path(system_id): Path<String>,
     Json(system): Json<RegisteredSystem>,
 ) -> ApiResult<axum::Json<Succeeded>> {
-    let mut system = system.trimmed();
-    system.is_deleted = false;
-    let current = system_to_change(&state, &caller, &system_id).await?;
-    if system.id != system_id {
-        return Err(validation(vec![ValidationFailure {
-            code: vld::ID_MISMATCH,
-            title: format!("the body's id must equal the path's ({system_id})"),
-            paths: vec!["/id".into()],
-        }]));
-    }
-    if system.vendor_org() != current.vendor_org() {
-        return Err(problem(
-            11,
-            format!(
-                "system {system_id} with vendor {} does not exist",
-                system.vendor.id
-            ),
-        ));
-    }
-    store_change(&state, &caller, system, SystemChangeType::Update).await
+    systemregister::replace_system(&state.app, &caller, &system_id, system)
+        .await
+        .map(succeeded)
+        .map_err(Into::into)
 }
 
 #[utoipa::path(put, path = "/authentication/api/v1/systemregister/vendor/{systemId}/rights", tag = "systemregister",
@@ -418,10 +229,10 @@ async fn replace_rights(
     Path(system_id): Path<String>,
     Json(rights): Json<Vec<Right>>,
 ) -> ApiResult<axum::Json<Succeeded>> {
-    let mut system = system_to_change(&state, &caller, &system_id).await?;
-    system.rights = rights;
-    let system = system.trimmed();
-    store_change(&state, &caller, system, SystemChangeType::RightsUpdate).await
+    systemregister::replace_rights(&state.app, &caller, &system_id, rights)
+        .await
+        .map(succeeded)
+        .map_err(Into::into)
 }
 
 #[utoipa::path(put, path = "/authentication/api/v1/systemregister/vendor/{systemId}/accesspackages", tag = "systemregister",
@@ -435,16 +246,10 @@ async fn replace_packages(
     Path(system_id): Path<String>,
     Json(packages): Json<Vec<AccessPackageRef>>,
 ) -> ApiResult<axum::Json<Succeeded>> {
-    let mut system = system_to_change(&state, &caller, &system_id).await?;
-    system.access_packages = packages;
-    let system = system.trimmed();
-    store_change(
-        &state,
-        &caller,
-        system,
-        SystemChangeType::AccessPackageUpdate,
-    )
-    .await
+    systemregister::replace_packages(&state.app, &caller, &system_id, packages)
+        .await
+        .map(succeeded)
+        .map_err(Into::into)
 }
 
 #[utoipa::path(delete, path = "/authentication/api/v1/systemregister/vendor/{systemId}", tag = "systemregister",
@@ -456,15 +261,10 @@ async fn delete_system(
     caller: Scoped<SystemRegisterWrite>,
     Path(system_id): Path<String>,
 ) -> ApiResult<axum::Json<Succeeded>> {
-    system_to_change(&state, &caller, &system_id).await?;
-    if !state
-        .store
-        .delete_system(&system_id, &actor(&caller))
-        .await?
-    {
-        return Err(problem(11, format!("system {system_id} does not exist")));
-    }
-    Ok(axum::Json(Succeeded { succeeded: true }))
+    systemregister::delete_system(&state.app, &caller, &system_id)
+        .await
+        .map(succeeded)
+        .map_err(Into::into)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemregister/vendor/{systemId}/changelog", tag = "systemregister",
@@ -476,13 +276,7 @@ async fn changelog(
     caller: Scoped<SystemRegisterWrite>,
     Path(system_id): Path<String>,
 ) -> ApiResult<axum::Json<Vec<ChangeLogDto>>> {
-    let stored = state
-        .store
-        .system(&system_id)
-        .await?
-        .ok_or_else(|| problem(11, format!("system {system_id} does not exist")))?;
-    check_owner(&caller, stored.system.vendor_org(), &system_id)?;
-    let entries = state.store.system_changelog(&system_id).await?;
+    let entries = systemregister::changelog(&state.app, &caller, &system_id).await?;
     Ok(axum::Json(
         entries
             .into_iter()
@@ -493,7 +287,7 @@ async fn changelog(
                 changed_by_org_number: c.changed_by_org_number,
                 client_id: c.client_id,
                 changed_data: c.changed_data,
-                created: super::timestamp(c.created),
+                created: timestamp(c.created),
             })
             .collect(),
     ))

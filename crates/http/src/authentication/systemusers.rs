@@ -1,25 +1,24 @@
-//! System users (authentication.md §3, §6): the owner's list, detail and delete,
-//! end-user-driven creation, the vendor lookups and Maskinporten's `byExternalId`.
+//! System users (docs/rules.md#system-users), as HTTP routes over `app::systemusers`: the
+//! owner's list, detail and delete, end-user-driven creation, the vendor lookups and
+//! Maskinporten's `byExternalId`.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use systembruker_app as app;
+use systembruker_app::systemusers::Holdings;
 use systembruker_domain::OrgNumber;
 use systembruker_domain::system::{AccessPackageRef, Right};
-use systembruker_domain::systemuser::{SystemUserType, check_packages};
-use systembruker_storage::{Approval, NewSystemUser, StoredSystemUser, SystemUserKey};
+use systembruker_domain::systemuser::SystemUserType;
+use systembruker_storage::StoredSystemUser;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{Need, access_manager, delegation_check, require};
-use super::requests::{PageQuery, own_system};
-use super::systemregister::live_system;
-use super::{
-    Page, actor, auth_problem, org_of, page, page_token, parse_id, problem, resolve_org_party,
-    timestamp, vendor_of,
-};
+use super::gate::AccessGate;
+use super::requests::PageQuery;
+use super::{Page, page, page_token, parse_id, party_key, timestamp};
 use crate::AppState;
 use crate::auth::{Caller, EndUserScope, Scoped, SystemUserLookup, VendorSystemUserRead};
 use crate::extract::Json;
@@ -95,6 +94,15 @@ impl SystemUserDto {
             ..Self::external(user)
         }
     }
+
+    /// The owner's view with what the system user holds now.
+    pub(crate) fn detailed(user: StoredSystemUser, holdings: Holdings) -> Self {
+        Self {
+            rights: Some(holdings.rights),
+            access_packages: Some(holdings.access_packages),
+            ..Self::internal(user)
+        }
+    }
 }
 
 /// `GET …/{id}/delegations`: what the system user holds now.
@@ -106,75 +114,24 @@ pub struct DelegationsDto {
     pub access_packages: Vec<AccessPackageRef>,
 }
 
-/// The live grants as the reference's rights and package URNs.
-async fn live_delegations(state: &AppState, user: &StoredSystemUser) -> ApiResult<DelegationsDto> {
-    let grants = state.store.system_user_grants(user.id).await?;
-    let mut resources: Vec<&str> = grants
-        .rights
-        .iter()
-        .map(|r| r.resource_id.as_str())
-        .collect();
-    resources.dedup();
-    let mut packages: Vec<AccessPackageRef> = grants
-        .packages
-        .iter()
-        .map(|code| AccessPackageRef::new(code))
-        .collect();
-    // Agent users keep their packages on the user; clients provide them.
-    packages.extend(
-        user.access_packages
-            .iter()
-            .map(|code| AccessPackageRef::new(code)),
-    );
-    Ok(DelegationsDto {
-        system_user_id: user.id,
-        rights: resources.into_iter().map(Right::on_resource).collect(),
-        access_packages: packages,
-    })
+impl DelegationsDto {
+    fn new(system_user_id: Uuid, holdings: Holdings) -> Self {
+        Self {
+            system_user_id,
+            rights: holdings.rights,
+            access_packages: holdings.access_packages,
+        }
+    }
 }
 
-/// The party's own live system user, else AUTH-00015 (404) — also for another party's.
-async fn owned_user(state: &AppState, party_org: &str, id: &str) -> ApiResult<StoredSystemUser> {
-    let id = parse_id("systemUserId", id)?;
-    state
-        .store
-        .system_user(id)
-        .await?
-        .filter(|u| !u.is_deleted && u.owner_org == party_org)
-        .ok_or_else(|| {
-            problem(
-                15,
-                format!("system user {id} does not exist for this party"),
-            )
-        })
-}
-
-/// The party, for a user the PDP lets read what `need` names (AUTH-00066 otherwise).
-async fn readable_party(
-    state: &AppState,
-    caller: &Caller,
-    party: &str,
-    need: Need,
-) -> ApiResult<systembruker_domain::party::Party> {
-    let party = resolve_org_party(state, party).await?;
-    require(state, caller, party.uuid, need).await?;
-    Ok(party)
-}
-
-pub(crate) async fn list(
+async fn list(
     state: &AppState,
     caller: &Caller,
     party: &str,
     kind: SystemUserType,
 ) -> ApiResult<axum::Json<Vec<SystemUserDto>>> {
-    // The reference lists standard users to access managers ("AM read") and agent
-    // users to whoever sees the overview, client administrators included.
-    let need = match kind {
-        SystemUserType::Standard => Need::ReadAccess,
-        SystemUserType::Agent => Need::ReadOverview,
-    };
-    let party = readable_party(state, caller, party, need).await?;
-    let users = state.store.system_users_of(&org_of(&party), kind).await?;
+    let party = party_key(party)?;
+    let users = app::systemusers::list(&state.app, &AccessGate(state), caller, party, kind).await?;
     Ok(axum::Json(
         users.into_iter().map(SystemUserDto::internal).collect(),
     ))
@@ -211,23 +168,19 @@ async fn get_system_user(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<SystemUserDto>> {
-    Ok(axum::Json(detail(&state, &caller, &party, &id).await?))
+    let (user, holdings) = detail_of(&state, &caller, &party, &id).await?;
+    Ok(axum::Json(SystemUserDto::detailed(user, holdings)))
 }
 
-/// One of the party's system users with what it holds now, for a user related to the party.
-pub(crate) async fn detail(
+async fn detail_of(
     state: &AppState,
     caller: &Caller,
     party: &str,
     id: &str,
-) -> ApiResult<SystemUserDto> {
-    let party = readable_party(state, caller, party, Need::ReadOverview).await?;
-    let user = owned_user(state, &org_of(&party), id).await?;
-    let live = live_delegations(state, &user).await?;
-    let mut dto = SystemUserDto::internal(user);
-    dto.rights = Some(live.rights);
-    dto.access_packages = Some(live.access_packages);
-    Ok(dto)
+) -> ApiResult<(StoredSystemUser, Holdings)> {
+    let party = party_key(party)?;
+    let id = parse_id("systemUserId", id)?;
+    Ok(app::systemusers::detail(&state.app, &AccessGate(state), caller, party, id).await?)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/{party}/{systemUserId}/delegations", tag = "systemuser",
@@ -239,9 +192,8 @@ async fn delegations(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<DelegationsDto>> {
-    let party = readable_party(&state, &caller, &party, Need::ReadOverview).await?;
-    let user = owned_user(&state, &org_of(&party), &id).await?;
-    Ok(axum::Json(live_delegations(&state, &user).await?))
+    let (user, holdings) = detail_of(&state, &caller, &party, &id).await?;
+    Ok(axum::Json(DelegationsDto::new(user.id, holdings)))
 }
 
 #[utoipa::path(delete, path = "/authentication/api/v1/systemuser/{party}/{systemUserId}", tag = "systemuser",
@@ -258,37 +210,15 @@ async fn delete_system_user(
 }
 
 /// Deletes one of the party's standard system users; the caller must be access manager.
-pub(crate) async fn delete_for_party(
+async fn delete_for_party(
     state: &AppState,
     caller: &Caller,
     party: &str,
     id: &str,
 ) -> ApiResult<()> {
-    let party = resolve_org_party(state, party).await?;
-    access_manager(state, caller, party.uuid).await?;
+    let party = party_key(party)?;
     let id = parse_id("systemUserId", id)?;
-    let user = state
-        .store
-        .system_user(id)
-        .await?
-        .filter(|u| !u.is_deleted)
-        .ok_or_else(|| problem(15, format!("system user {id} does not exist")))?;
-    if user.owner_org != org_of(&party) {
-        return Err(problem(
-            24,
-            format!("system user {id} does not belong to party {}", party.id),
-        ));
-    }
-    if user.user_type != SystemUserType::Standard {
-        return Err(problem(
-            36,
-            "agent system users are deleted through the agent routes",
-        ));
-    }
-    if !state.store.delete_system_user(id, &actor(caller)).await? {
-        return Err(problem(15, format!("system user {id} does not exist")));
-    }
-    Ok(())
+    Ok(app::systemusers::delete(&state.app, &AccessGate(state), caller, party, id).await?)
 }
 
 /// `POST systemuser/{party}/create` (end-user-driven creation).
@@ -317,64 +247,24 @@ async fn create_system_user(
 
 /// End-user-driven creation: every right and package of the system, after the
 /// delegation check; the caller must be access manager for the party.
-pub(crate) async fn create_for_party(
+async fn create_for_party(
     state: &AppState,
     caller: &Caller,
     party: &str,
     body: CreateSystemUserBody,
 ) -> ApiResult<SystemUserDto> {
-    let party = resolve_org_party(state, party).await?;
-    let standing = access_manager(state, caller, party.uuid).await?;
-    let system = live_system(state, body.system_id.trim()).await?.system;
-    let org = org_of(&party);
-    let key = SystemUserKey {
-        system_id: system.id.clone(),
-        org: org.clone(),
-        external_ref: org,
-    };
-    if state.store.system_user_by_key(&key).await?.is_some() {
-        return Err(problem(
-            4,
-            "a system user exists for this system and organisation",
-        ));
-    }
-    // Everything the system offers is delegated, after the same checks as an approval.
-    let codes = check_packages(
-        &system.access_packages,
-        &system,
-        SystemUserType::Standard,
-        state.catalogue,
+    let party = party_key(party)?;
+    let gate = AccessGate(state);
+    let user = app::systemusers::create(
+        &state.app,
+        &gate,
+        caller,
+        party,
+        &body.system_id,
+        body.integration_title,
     )
-    .map_err(auth_problem)?;
-    let resources: Vec<String> = system
-        .rights
-        .iter()
-        .filter_map(|r| r.resource_id().map(str::to_string))
-        .collect();
-    let grants = delegation_check(state, &standing, &resources, &codes).await?;
-    let user = NewSystemUser {
-        id: Uuid::new_v4(),
-        key,
-        owner_party_uuid: party.uuid,
-        integration_title: body
-            .integration_title
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| system.name_nb().to_string()),
-        user_type: SystemUserType::Standard,
-        access_packages: Vec::new(),
-    };
-    match state
-        .store
-        .create_system_user(&user, &grants, &actor(caller))
-        .await?
-    {
-        Approval::Approved(stored) => Ok(SystemUserDto::internal(*stored)),
-        Approval::KeyTaken | Approval::NotNew => Err(problem(
-            4,
-            "a system user exists for this system and organisation",
-        )),
-    }
+    .await?;
+    Ok(SystemUserDto::internal(user))
 }
 
 #[derive(Debug, Deserialize)]
@@ -426,19 +316,9 @@ async fn by_external_id(
         .external_ref
         .as_deref()
         .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .unwrap_or(owner.as_str())
-        .to_string();
-    let user = state
-        .store
-        .system_user_for_client(client_id, vendor.as_str(), owner.as_str(), &external_ref)
-        .await?
-        .ok_or_else(|| {
-            problem(
-                15,
-                "no system user matches this client, vendor, owner and external reference",
-            )
-        })?;
+        .filter(|r| !r.is_empty());
+    let user =
+        app::systemusers::for_client(&state.app, client_id, &vendor, &owner, external_ref).await?;
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         axum::Json(SystemUserDto::external(user)),
@@ -464,7 +344,6 @@ async fn vendor_by_query(
     caller: Scoped<VendorSystemUserRead>,
     Query(query): Query<ByQuery>,
 ) -> ApiResult<axum::Json<SystemUserDto>> {
-    let vendor = vendor_of(&caller)?;
     let system_id = query
         .system_id
         .filter(|s| !s.trim().is_empty())
@@ -472,21 +351,8 @@ async fn vendor_by_query(
             ApiError::invalid_field("STD-00010", "system-id", "system-id is required")
         })?;
     let org = required_org("orgno", query.orgno.as_deref())?;
-    own_system(&state, &vendor, &system_id).await?;
-    let key = SystemUserKey {
-        system_id,
-        org: org.to_string(),
-        external_ref: query
-            .external_ref
-            .filter(|r| !r.trim().is_empty())
-            .unwrap_or_else(|| org.to_string()),
-    };
-    let user = state.store.system_user_by_key(&key).await?.ok_or_else(|| {
-        problem(
-            15,
-            "no system user matches this system, organisation and external reference",
-        )
-    })?;
+    let external_ref = query.external_ref.filter(|r| !r.trim().is_empty());
+    let user = app::systemusers::by_key(&state.app, &caller, system_id, &org, external_ref).await?;
     Ok(axum::Json(SystemUserDto::external(user)))
 }
 
@@ -500,13 +366,10 @@ async fn vendor_by_system(
     Path(system_id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<axum::Json<Page<SystemUserDto>>> {
-    let vendor = vendor_of(&caller)?;
-    own_system(&state, &vendor, &system_id).await?;
     let after = page_token(query.token.as_deref())?;
-    let rows = state
-        .store
-        .system_users_by_system(&system_id, after, super::PAGE_SIZE + 1)
-        .await?;
+    let rows =
+        app::systemusers::by_system(&state.app, &caller, &system_id, after, super::PAGE_SIZE + 1)
+            .await?;
     let path = format!("systemuser/vendor/bysystem/{system_id}");
     Ok(axum::Json(page(
         &state,

@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use systembruker_app as app;
 use systembruker_domain::system::RegisteredSystem;
 use systembruker_domain::systemuser::{SystemUserType, check_packages};
 use systembruker_storage::SystemUserKey;
@@ -19,8 +20,9 @@ use super::page::{Chrome, Failure, api_message_key, html, see_other};
 use super::party::{Acting, acting};
 use super::requests::{Missing, missing_rights};
 use super::{OVERVIEW, PortalState, with_query};
-use crate::authentication::systemregister::{live_system, visible_summaries};
-use crate::authentication::systemusers::{CreateSystemUserBody, create_for_party};
+use crate::authentication::gate::AccessGate;
+use crate::authentication::systemregister::visible_summaries;
+use crate::problem::ApiError;
 
 const CREATE: &str = "/accessmanagement/ui/systemuser/create";
 
@@ -167,8 +169,8 @@ async fn confirm_page(
     error: Option<&str>,
 ) -> Result<Response, Failure> {
     let t = viewer.t();
-    let system = match live_system(state, system_id).await {
-        Ok(stored) if stored.system.is_visible => stored.system,
+    let system = match app::requests::live_system(&state.app.app, system_id).await {
+        Ok(system) if system.is_visible => system,
         _ => return Err(Failure::NotFound),
     };
     let mut names = Names::new(state, t);
@@ -253,18 +255,17 @@ pub(crate) async fn create_post(
 ) -> Response {
     let result = async {
         let acting = acting(&state, &viewer).await?;
-        let body = CreateSystemUserBody {
-            integration_title: None,
-            system_id: form.system.trim().to_string(),
-        };
-        match create_for_party(&state, &viewer.caller(), &acting.key(), body).await {
+        let (app, gate) = (&state.app.app, &AccessGate(&state));
+        let party = acting.key();
+        let system = form.system.trim();
+        match app::systemusers::create(app, gate, &viewer.caller(), party, system, None).await {
             Ok(user) => Ok(see_other(&with_query(
                 OVERVIEW,
                 &[("new", &user.id.to_string())],
             ))),
             Err(e) => Ok(see_other(&with_query(
                 CREATE,
-                &[("system", form.system.trim()), ("error", &e.code)],
+                &[("system", system), ("error", &ApiError::from(e).code)],
             ))),
         }
     }

@@ -7,7 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use systembruker_app::{self as app, AppError};
+use systembruker_domain::RuleError;
 use systembruker_domain::systemuser::SystemUserType;
+use uuid::Uuid;
 
 use super::clients::{ClientsSection, ListQuery, section};
 use super::extract::{CsrfForm, Viewer};
@@ -17,8 +20,10 @@ use super::page::{Chrome, Failure, api_message_key, html, see_other};
 use super::party::{Acting, acting};
 use super::{OVERVIEW, PortalState, with_query};
 use crate::authentication::SystemUserDto;
-use crate::authentication::clients::{agent_clients, delete_agent_of};
-use crate::authentication::systemusers::{delete_for_party, detail};
+use crate::authentication::clients::delete_agent_of;
+use crate::authentication::gate::AccessGate;
+use crate::problem::ApiError;
+use systembruker_app::clients::agent_clients;
 
 #[derive(Deserialize)]
 pub(crate) struct DetailQuery {
@@ -84,9 +89,12 @@ async fn load(
     acting: &Acting,
     id: &str,
 ) -> Result<SystemUserDto, Failure> {
-    match detail(state, &viewer.caller(), &acting.key(), id).await {
-        Ok(user) => Ok(user),
-        Err(e) if e.code == "AUTH-00015" || e.code == "STD-00000" => Err(Failure::NotFound),
+    let id = Uuid::parse_str(id.trim()).map_err(|_| Failure::NotFound)?;
+    let (app, gate) = (&state.app.app, &AccessGate(state));
+    let party = acting.key();
+    match app::systemusers::detail(app, gate, &viewer.caller(), party, id).await {
+        Ok((user, holdings)) => Ok(SystemUserDto::detailed(user, holdings)),
+        Err(AppError::Rule(RuleError::SystemUserNotFound { .. })) => Err(Failure::NotFound),
         Err(e) => Err(e.into()),
     }
 }
@@ -181,10 +189,12 @@ pub(crate) async fn confirm_delete(
         let acting = acting(&state, &viewer).await?;
         let user = load(&state, &viewer, &acting, &id).await?;
         if !acting.standing.access_manager {
-            return Err(Failure::Api(crate::authentication::problem(
-                66,
-                "only access managers delete system access",
-            )));
+            return Err(Failure::App(
+                RuleError::NotAccessManager {
+                    detail: "only access managers delete system access".into(),
+                }
+                .into(),
+            ));
         }
         let clients_warning = match user.user_type {
             SystemUserType::Agent => Some(clients_warning(&state, t, user.id).await?),
@@ -208,7 +218,7 @@ pub(crate) async fn confirm_delete(
 
 /// What deleting an agent does to its clients, in numbers.
 async fn clients_warning(state: &PortalState, t: Texts, id: uuid::Uuid) -> Result<String, Failure> {
-    let count = agent_clients(state, id).await?.len();
+    let count = agent_clients(&state.app.app, id).await?.len();
     Ok(if count == 0 {
         t.get("delete.agent.no_clients").to_string()
     } else {
@@ -232,7 +242,13 @@ pub(crate) async fn delete(
         let caller = viewer.caller();
         let deleted = match user.user_type {
             SystemUserType::Agent => delete_agent_of(&state, &caller, &acting.party, user.id).await,
-            SystemUserType::Standard => delete_for_party(&state, &caller, &acting.key(), &id).await,
+            SystemUserType::Standard => {
+                let party = acting.key();
+                let gate = AccessGate(&state);
+                app::systemusers::delete(&state.app.app, &gate, &caller, party, user.id)
+                    .await
+                    .map_err(ApiError::from)
+            }
         };
         match deleted {
             Ok(()) => Ok(see_other(&with_query(OVERVIEW, &[("notice", "deleted")]))),

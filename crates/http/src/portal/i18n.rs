@@ -186,9 +186,18 @@ mod tests {
     fn every_key_in_use_exists() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut sources = Vec::new();
-        for folder in ["templates/portal", "src/portal"] {
-            let entries = std::fs::read_dir(dir.join(folder)).expect("folder exists");
+        // Folders of the portal's code (e.g. `src/portal/clients/`) are read too.
+        let mut folders: Vec<_> = ["templates/portal", "src/portal"]
+            .iter()
+            .map(|folder| dir.join(folder))
+            .collect();
+        while let Some(folder) = folders.pop() {
+            let entries = std::fs::read_dir(&folder).expect("folder exists");
             for entry in entries.flatten() {
+                if entry.path().is_dir() {
+                    folders.push(entry.path());
+                    continue;
+                }
                 let text = std::fs::read_to_string(entry.path()).expect("readable");
                 sources.push((entry.path().display().to_string(), text));
             }

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use systembruker_app as app;
 use systembruker_domain::systemuser::SystemUserType;
 
 use super::extract::Viewer;
@@ -14,8 +15,7 @@ use super::names::Names;
 use super::page::{Chrome, Failure, html};
 use super::party::{Acting, acting};
 use super::{PortalState, with_query};
-use crate::authentication::approval::pending_list;
-use crate::authentication::systemusers::list;
+use crate::authentication::gate::AccessGate;
 
 /// One system access in a list.
 struct UserRow {
@@ -92,7 +92,10 @@ async fn render(
         if !readable {
             continue;
         }
-        let users = list(state, &caller, &acting.key(), kind).await?.0;
+        let party = acting.key();
+        let users =
+            app::systemusers::list(&state.app.app, &AccessGate(state), &caller, party, kind)
+                .await?;
         for user in users {
             let system = names.system(&user.system_id).await?;
             let vendor = match &system {
@@ -162,9 +165,10 @@ async fn pending_rows(
             t.get("overview.pending.agent"),
         ),
     ] {
-        let requests = pending_list(state, &caller, &acting.key(), &acting.org(), kind)
-            .await?
-            .0;
+        let (app, gate) = (&state.app.app, &AccessGate(state));
+        let party = acting.key();
+        let (_, requests) =
+            app::approval::pending(app, gate, &caller, party, &acting.org(), kind).await?;
         for request in requests {
             let id = request.id.to_string();
             let title = if request.integration_title.is_empty() {

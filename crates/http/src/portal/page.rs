@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use systembruker_app::AppError;
 use systembruker_domain::party::Party;
 use systembruker_storage::StoreError;
 
@@ -153,6 +154,8 @@ pub(crate) enum Failure {
     BadForm,
     /// The API's rules said no.
     Api(ApiError),
+    /// A use case said no; its message key says why in plain words.
+    App(AppError),
     /// The person may not do this here; the catalogue key says why in plain words.
     Refused(&'static str),
     /// Go somewhere else first (e.g. choose a party).
@@ -162,6 +165,18 @@ pub(crate) enum Failure {
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
         Self::Api(error)
+    }
+}
+
+impl From<AppError> for Failure {
+    fn from(error: AppError) -> Self {
+        // Our own failures (storage, an HTTP-layer check's error) show the API's page.
+        let api = ApiError::from(error.clone());
+        if matches!(error, AppError::Passed(_)) || api.status.is_server_error() {
+            Self::Api(api)
+        } else {
+            Self::App(error)
+        }
     }
 }
 
@@ -193,6 +208,7 @@ impl Failure {
             }
             Self::BadForm => StatusCode::BAD_REQUEST,
             Self::Api(e) => e.status,
+            Self::App(e) => ApiError::from(e.clone()).status,
             Self::Redirect(_) => StatusCode::SEE_OTHER,
         }
     }
@@ -248,6 +264,11 @@ impl Failure {
                 t.get("error.refused.title"),
                 t.get(api_message_key(&e.code)).to_string(),
                 Some(e.code.clone()),
+            ),
+            Self::App(e) => (
+                t.get("error.refused.title"),
+                t.get(e.message_key()).to_string(),
+                Some(ApiError::from(e.clone()).code),
             ),
         };
         let logged_in = visit.session.as_ref().is_some_and(|s| s.login.is_some());

@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use systembruker_app::systemusers::PartyKey;
 use systembruker_domain::OrgNumber;
 use systembruker_domain::party::Party;
 use systembruker_storage::{DelegationFilter, StoreResult};
@@ -129,9 +130,9 @@ pub(crate) struct Acting {
 }
 
 impl Acting {
-    /// The party as the API's `{party}` route segment.
-    pub(crate) fn key(&self) -> String {
-        self.party.uuid.to_string()
+    /// The party, as the use cases take it.
+    pub(crate) fn key(&self) -> PartyKey {
+        PartyKey::Uuid(self.party.uuid)
     }
 
     pub(crate) fn org(&self) -> String {

@@ -7,8 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use systembruker_domain::OrgNumber;
+use systembruker_app::approval::RequestRef;
+use systembruker_app::systemusers::PartyKey;
+use systembruker_app::{self as app, AppError};
 use systembruker_domain::systemuser::{RequestStatus, SystemUserType};
+use systembruker_domain::{OrgNumber, RuleError};
 use uuid::Uuid;
 
 use super::extract::{CsrfForm, Viewer};
@@ -19,10 +22,8 @@ use super::party::{acting_for, choose};
 use super::session::{Outcome, PendingAnswer, RequestKind};
 use super::{OVERVIEW, PortalState, with_query};
 use crate::authentication::access::{Standing, delegation_failures};
-use crate::authentication::approval::{
-    answer_approve, answer_escalate, answer_reject, portal_view,
-};
-use crate::authentication::requests::live_request;
+use crate::authentication::gate::AccessGate;
+use crate::authentication::requests::to_dto;
 use crate::problem::ApiError;
 
 /// Something the person lacks to approve, in plain words.
@@ -156,17 +157,17 @@ async fn request_org_name(state: &PortalState, t: Texts, id: Uuid) -> Option<Str
     (!name.is_empty()).then_some(name)
 }
 
-/// The API's "no access" becomes a page naming the organisation; others pass through.
+/// The rules' "no access" becomes a page naming the organisation; others pass through.
 pub(crate) async fn view_failure(
     state: &PortalState,
     t: Texts,
     id: Uuid,
-    error: ApiError,
+    error: AppError,
 ) -> Failure {
-    if error.code == "AUTH-00066" {
+    if matches!(error, AppError::Rule(RuleError::NotAccessManager { .. })) {
         Failure::NoAccess(request_org_name(state, t, id).await)
     } else {
-        Failure::Api(error)
+        error.into()
     }
 }
 
@@ -182,11 +183,13 @@ async fn show(
 ) -> Result<Response, Failure> {
     let t = viewer.t();
     let id = parse_uuid(query.id.as_deref()).ok_or(Failure::BadLink)?;
-    let dto = match portal_view(state, &viewer.caller(), id, kind).await {
-        Ok(dto) => dto,
+    let gate = AccessGate(state);
+    let view = match app::approval::view(&state.app.app, &gate, &viewer.caller(), id, kind).await {
+        Ok(view) => view,
         Err(e) => return Err(view_failure(state, t, id, e).await),
     };
-    let party = dto.party_uuid.ok_or(Failure::NotFound)?;
+    let party = view.party.uuid;
+    let dto = to_dto(state, view.request);
     // A link for another organisation the person may act for switches to it.
     let switched = viewer.party != Some(party);
     if switched {
@@ -363,24 +366,30 @@ async fn answer(
         }
         see_other(&with_query(page_path(kind), &pairs))
     };
-    let request = live_request(state, id, kind).await?;
+    let (app, gate) = (&state.app.app, &AccessGate(state));
+    let request = app::requests::live_request(app, id, kind).await?;
     let org = OrgNumber::parse(&request.party_org).map_err(|_| Failure::NotFound)?;
     let party = state
         .store
         .organization(&org)
         .await?
         .ok_or(Failure::NotFound)?;
-    let (key, id_text, caller) = (party.uuid.to_string(), id.to_string(), viewer.caller());
+    let caller = viewer.caller();
+    let target = RequestRef {
+        party: PartyKey::Uuid(party.uuid),
+        id,
+        kind,
+    };
     let outcome = match action {
-        "approve" => answer_approve(state, &caller, &key, &id_text, kind)
+        "approve" => app::approval::approve(app, gate, &caller, target)
             .await
-            .map(|_| Outcome::Approved),
-        "reject" => answer_reject(state, &caller, &key, &id_text, kind)
+            .map(|()| Outcome::Approved),
+        "reject" => app::approval::reject(app, gate, &caller, target)
             .await
-            .map(|_| Outcome::Rejected),
-        "escalate" => match answer_escalate(state, &caller, &key, &id_text, kind).await {
-            Ok(axum::Json(true)) => Ok(Outcome::Escalated),
-            Ok(axum::Json(false)) => return Err(Failure::NoAccess(Some(party.name))),
+            .map(|()| Outcome::Rejected),
+        "escalate" => match app::approval::escalate(app, gate, &caller, target).await {
+            Ok(true) => Ok(Outcome::Escalated),
+            Ok(false) => return Err(Failure::NoAccess(Some(party.name))),
             Err(e) => Err(e),
         },
         _ => return Err(Failure::NotFound),
@@ -395,6 +404,6 @@ async fn answer(
             let answer = PendingAnswer { kind, id, outcome };
             Ok(after_answer(state, viewer, answer, from.is_some()).await)
         }
-        Err(e) => Ok(back(("error", &e.code))),
+        Err(e) => Ok(back(("error", &ApiError::from(e).code))),
     }
 }

@@ -2,17 +2,45 @@
 //! key pair made by josekit (an independent JOSE implementation), and PDP decisions.
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod portal;
+
 use base64::Engine;
 use josekit::jws::{JwsHeader, RS256};
 use josekit::jwt::{self, JwtPayload};
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
+use systembruker_domain::OrgNumber;
 use systembruker_http::demo::{DEMO_RESOURCE, SMARTCLOUD};
 use systembruker_http::testing::{ADMIN_TOKEN, TestServer};
+use systembruker_storage::RegisterStore;
 
 pub const DEMO_SCOPE: &str = "skatteetaten:kravogbetalinger";
 pub const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
 pub const PORTAL: &str = "altinn:portal/enduser";
+
+/// POSTs `body` to the authentication API as `token`; the answer must be a success.
+pub async fn api_post(server: &TestServer, token: &str, path: &str, body: Value) -> Value {
+    let response = call(server, Method::POST, path, token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// The register's uuid of the organisation `org`.
+pub async fn uuid_of(server: &TestServer, org: &str) -> uuid::Uuid {
+    server
+        .store
+        .organization(&OrgNumber::parse(org).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid
+}
 
 pub fn call(server: &TestServer, method: Method, path: &str, token: &str) -> RequestBuilder {
     Client::new()

@@ -3,10 +3,10 @@
 //! relation, and SmartCloud's system.
 #![allow(clippy::unwrap_used, dead_code)]
 
-use systembruker_domain::OrgNumber;
-use systembruker_domain::party::{NewParty, NewPartyKind};
+use systembruker_domain::party::{NewParty, NewPartyKind, Party};
 use systembruker_domain::system::RegisteredSystem;
 use systembruker_domain::systemuser::SystemUserType;
+use systembruker_domain::{OrgNumber, PersonNumber};
 use systembruker_storage::{
     Actor, Approval, DelegationStore, Grants, NewSystemUser, RegisterStore, SqlStore, StoreResult,
     StoredPackageDelegation, SystemRegisterStore, SystemUserKey, SystemUserStore,
@@ -43,13 +43,28 @@ pub fn org(number: &str, name: &str) -> NewParty {
     }
 }
 
-pub async fn uuid_of(store: &SqlStore, number: &str) -> Uuid {
+pub fn person(number: &str, name: &str) -> NewParty {
+    NewParty {
+        uuid: None,
+        id: None,
+        name: name.into(),
+        kind: NewPartyKind::Person {
+            person_number: PersonNumber::parse(number).unwrap(),
+        },
+    }
+}
+
+/// The stored organisation `number` (it must be in the register).
+pub async fn organization(store: &SqlStore, number: &str) -> Party {
     store
         .organization(&OrgNumber::parse(number).unwrap())
         .await
         .unwrap()
         .unwrap()
-        .uuid
+}
+
+pub async fn uuid_of(store: &SqlStore, number: &str) -> Uuid {
+    organization(store, number).await.uuid
 }
 
 pub fn system() -> RegisteredSystem {

@@ -26,9 +26,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::ledger::JtiLedger;
-use crate::maskinporten::JtiUse;
-use crate::sql::{COUNTERS_SQL, Counters};
+use super::jti::JtiUse;
+use super::ledger::JtiLedger;
+use crate::counters::{COUNTERS_SQL, Counters};
 use crate::{StoreError, StoreResult};
 
 pub(crate) struct DirectSqlite {

@@ -6,7 +6,7 @@
 //! over HTTP what the vendor API and the portal do: list the available clients (p50/p99),
 //! add every client in batches of 500, then list the delegated clients.
 //!
-//! `cargo run --release -p systembruker-bench --example clients [-- --sqlite]`
+//! `cargo run --release -p systembruker-http --example clients [-- --sqlite]`
 
 use std::time::{Duration, Instant};
 

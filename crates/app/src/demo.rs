@@ -23,7 +23,7 @@ pub const BERNT: &str = "05828210051";
 pub const DEMO_RESOURCE: &str = "ske-krav-og-betalinger";
 
 const TEST_PARTIES_CSV: &str = include_str!("../data/test-parties.csv");
-pub(crate) const DEMO_POLICY: &str = include_str!("../data/ske-krav-og-betalinger.xml");
+pub const DEMO_POLICY: &str = include_str!("../data/ske-krav-og-betalinger.xml");
 
 /// (org number, name, unit type, fixed party id). SmartCloud's number is in the reference's
 /// test parties already (under another name): it keeps the ids from there and is renamed.

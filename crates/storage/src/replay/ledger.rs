@@ -17,7 +17,7 @@
 //! largest), and the purge never deletes the largest, so numbers are never reused and
 //! "read to here" stays true.
 //!
-//! The round runs on a blocking thread (`maskinporten.rs`), so its connection may wait
+//! The round runs on a blocking thread (`replay/mod.rs`), so its connection may wait
 //! for the write lock (another process's round, an import, the checkpointer's restart).
 
 use std::collections::HashMap;
@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::maskinporten::{JTI_PURGE_EVERY, JTI_ROWS_PER_STATEMENT, JtiUse};
+use super::jti::{JTI_PURGE_EVERY, JTI_ROWS_PER_STATEMENT, JtiUse};
 
 /// How long a round waits for another writer before it gives up (the token request then
 /// fails with a server error, and nothing was recorded).

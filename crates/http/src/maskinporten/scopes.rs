@@ -1,0 +1,278 @@
+//! The operator API for scopes and who may use them, and the resource registry's hooks
+//! that keep a resource's `MaskinportenScope` its owner's.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use systembruker_domain::OrgNumber;
+use systembruker_token::ports::RegisteredScope;
+use systembruker_token::scopes::{PLATFORM_SCOPES, check_scope_name, is_reserved};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::{AdminScope, Scoped};
+use crate::extract::Json;
+use crate::problem::{ApiError, ApiResult};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_scope, list_scopes))
+        .routes(routes!(grant_access, revoke_access))
+}
+
+// ----- operator API: scopes -----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeRequest {
+    pub name: String,
+    pub owner_org: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScopeResponse {
+    pub name: String,
+    /// `None` for the platform's own scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_org: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A built-in scope of the platform.
+    pub platform: bool,
+    /// Every consumer may use it (open platform scopes); otherwise the access list decides
+    /// (the owner of a registered scope always may).
+    pub open: bool,
+    pub access: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeAccessRequest {
+    pub scope: String,
+    pub consumer_org: String,
+}
+
+async fn access_list(state: &AppState, scope: &str) -> ApiResult<Vec<String>> {
+    Ok(state
+        .store
+        .scope_access_list(scope)
+        .await?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+#[utoipa::path(post, path = "/admin/api/v1/maskinporten/scopes", tag = "admin",
+    request_body = ScopeRequest, security(("bearer" = ["systembruker:admin"])),
+    responses((status = 201, body = ScopeResponse), (status = 400, body = crate::problem::ProblemBody),
+        (status = 409, body = crate::problem::ProblemBody)))]
+async fn register_scope(
+    State(state): State<AppState>,
+    _caller: Scoped<AdminScope>,
+    Json(request): Json<ScopeRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ScopeResponse>)> {
+    let owner =
+        OrgNumber::parse(&request.owner_org).map_err(|e| ApiError::invalid_id("/owner_org", &e))?;
+    let scope =
+        register_owned_scope(&state, &request.name, owner, request.description.clone()).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ScopeResponse {
+            access: access_list(&state, &scope.name).await?,
+            name: scope.name,
+            owner_org: Some(scope.owner_org.to_string()),
+            description: scope.description,
+            platform: false,
+            open: false,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/admin/api/v1/maskinporten/scopes", tag = "admin",
+    security(("bearer" = ["systembruker:admin"])),
+    responses((status = 200, body = Vec<ScopeResponse>)))]
+async fn list_scopes(
+    State(state): State<AppState>,
+    _caller: Scoped<AdminScope>,
+) -> ApiResult<axum::Json<Vec<ScopeResponse>>> {
+    let mut out = Vec::new();
+    for platform in PLATFORM_SCOPES {
+        out.push(ScopeResponse {
+            name: platform.name.to_string(),
+            owner_org: None,
+            description: Some(platform.description.to_string()),
+            platform: true,
+            open: platform.open,
+            access: access_list(&state, platform.name).await?,
+        });
+    }
+    for scope in state.store.registered_scopes().await? {
+        out.push(ScopeResponse {
+            access: access_list(&state, &scope.name).await?,
+            name: scope.name,
+            owner_org: Some(scope.owner_org.to_string()),
+            description: scope.description,
+            platform: false,
+            open: false,
+        });
+    }
+    Ok(axum::Json(out))
+}
+
+async fn access_target(state: &AppState, request: &ScopeAccessRequest) -> ApiResult<OrgNumber> {
+    let consumer = OrgNumber::parse(&request.consumer_org)
+        .map_err(|e| ApiError::invalid_id("consumer_org", &e))?;
+    let known = systembruker_token::scopes::platform_scope(&request.scope).is_some()
+        || state
+            .store
+            .registered_scope(&request.scope)
+            .await?
+            .is_some();
+    if !known {
+        return Err(ApiError::not_found(format!(
+            "scope {} does not exist",
+            request.scope
+        )));
+    }
+    Ok(consumer)
+}
+
+#[utoipa::path(post, path = "/admin/api/v1/maskinporten/scopes/access", tag = "admin",
+    request_body = ScopeAccessRequest, security(("bearer" = ["systembruker:admin"])),
+    responses((status = 201, description = "Added to the access list"), (status = 200, description = "Was on the list already"),
+        (status = 404, body = crate::problem::ProblemBody)))]
+async fn grant_access(
+    State(state): State<AppState>,
+    _caller: Scoped<AdminScope>,
+    Json(request): Json<ScopeAccessRequest>,
+) -> ApiResult<StatusCode> {
+    let consumer = access_target(&state, &request).await?;
+    if state
+        .store
+        .grant_scope_access(&request.scope, &consumer)
+        .await?
+    {
+        Ok(StatusCode::CREATED)
+    } else {
+        Ok(StatusCode::OK)
+    }
+}
+
+#[utoipa::path(delete, path = "/admin/api/v1/maskinporten/scopes/access", tag = "admin",
+    params(ScopeAccessRequest), security(("bearer" = ["systembruker:admin"])),
+    responses((status = 204), (status = 404, body = crate::problem::ProblemBody)))]
+async fn revoke_access(
+    State(state): State<AppState>,
+    _caller: Scoped<AdminScope>,
+    Query(request): Query<ScopeAccessRequest>,
+) -> ApiResult<StatusCode> {
+    let consumer = access_target(&state, &request).await?;
+    if state
+        .store
+        .revoke_scope_access(&request.scope, &consumer)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "{consumer} is not on the access list of {}",
+            request.scope
+        )))
+    }
+}
+
+/// Registers a scope for an owner (operator API, resource registry, demo). Platform names
+/// are refused; the same scope by another owner is a conflict.
+pub(crate) async fn register_owned_scope(
+    state: &AppState,
+    name: &str,
+    owner: OrgNumber,
+    description: Option<String>,
+) -> ApiResult<RegisteredScope> {
+    check_scope_name(name).map_err(|e| ApiError::invalid_field("MP-200", "/name", e))?;
+    if is_reserved(name) {
+        return Err(ApiError::invalid_field(
+            "MP-200",
+            "/name",
+            format!("{name} is a scope of the platform itself and cannot be registered"),
+        ));
+    }
+    Ok(state
+        .store
+        .register_scope(&RegisteredScope {
+            name: name.to_string(),
+            owner_org: owner,
+            description,
+            created_at: systembruker_storage::now_millis(),
+        })
+        .await?)
+}
+
+/// Every `MaskinportenScope` a resource names.
+fn resource_scopes(
+    resource: &systembruker_domain::resource::ServiceResource,
+) -> impl Iterator<Item = &str> {
+    resource
+        .resource_references
+        .iter()
+        .filter(|r| {
+            r.reference_type == systembruker_domain::resource::ReferenceType::MaskinportenScope
+        })
+        .map(|r| r.reference.as_str())
+}
+
+fn foreign_scope(scope: &str, owner: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "the MaskinportenScope {scope} belongs to {owner}; a resource may name only its owner's scopes"
+    ))
+}
+
+/// The resource registry's check before a resource is stored: every `MaskinportenScope`
+/// it names must be its owner's (or still free). A scope of the platform itself
+/// (`systembruker:admin`, `altinn:authorization/authorize`, …) or one registered by
+/// another organisation is a 409, so no resource can pose as the owner of a scope it
+/// does not hold.
+pub(crate) async fn check_resource_scopes(
+    state: &AppState,
+    resource: &systembruker_domain::resource::ServiceResource,
+) -> ApiResult<()> {
+    let owner = resource.has_competent_authority.organization;
+    for scope in resource_scopes(resource) {
+        check_scope_name(scope)
+            .map_err(|e| ApiError::invalid_field("MP-200", "/resourceReferences", e))?;
+        if is_reserved(scope) {
+            return Err(foreign_scope(scope, "the platform"));
+        }
+        if let Some(registered) = state.store.registered_scope(scope).await?
+            && registered.owner_org != owner
+        {
+            return Err(foreign_scope(scope, "another organisation"));
+        }
+    }
+    Ok(())
+}
+
+/// The resource registry's hook: each `MaskinportenScope` a resource names is registered
+/// with the resource's owner ([`check_resource_scopes`] ran before it was stored).
+pub(crate) async fn register_resource_scope(
+    state: &AppState,
+    resource: &systembruker_domain::resource::ServiceResource,
+) -> ApiResult<()> {
+    let owner = resource.has_competent_authority.organization;
+    for scope in resource_scopes(resource) {
+        register_owned_scope(state, scope, owner, None)
+            .await
+            .map_err(|e| {
+                if e.status == StatusCode::CONFLICT {
+                    foreign_scope(scope, "another organisation")
+                } else {
+                    e
+                }
+            })?;
+    }
+    Ok(())
+}
