@@ -55,6 +55,7 @@ pub enum ResourceFacts {
 
 /// The reference's `DelegationCheckReasonCode` values we produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReasonCode {
     RoleAccess,
     DelegationAccess,
@@ -78,6 +79,7 @@ impl ReasonCode {
 
 /// One way the approver may (or may not) delegate a right.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RightReason {
     pub code: ReasonCode,

@@ -9,8 +9,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 use systembruker_app::delegations::{self, DelegationArgs, ListQuery, Param};
-use systembruker_domain::catalogue::{DelegationCheck, PackageRef, Reason};
-use systembruker_domain::delegation::{self as rule};
+use systembruker_domain::catalogue::{DelegationCheck, PackageRef};
+use systembruker_domain::delegation::{ReasonCode, RightReason};
 use systembruker_storage::StoredPackageDelegation;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -195,20 +195,6 @@ async fn package_delegation_check(
     Ok(axum::Json(checks))
 }
 
-/// The reference's `DelegationCheckReasonCode` values we produce (the API's copy of
-/// `systembruker_domain::delegation::ReasonCode`, with its schema).
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
-pub enum ReasonCode {
-    RoleAccess,
-    DelegationAccess,
-    MissingRoleAccess,
-    MissingDelegationAccess,
-    PackageAccess,
-    MissingPackageAccess,
-    ResourceNotDelegable,
-    ResourceIsMaskinPortenSchema,
-}
-
 /// A right of the resource, in the reference's shape.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -217,49 +203,6 @@ pub struct RightRef {
     pub name: String,
     pub resource: Vec<AttributeMatch>,
     pub action: String,
-}
-
-/// One way the caller may (or may not) delegate a right.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RightReason {
-    pub code: ReasonCode,
-    /// The role code that gives the right (RoleAccess).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role_code: Option<String>,
-    /// The package that gives the right (PackageAccess), with the paths that let the
-    /// caller delegate it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub package: Option<PackageRef>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub paths: Vec<Reason>,
-}
-
-impl From<rule::ReasonCode> for ReasonCode {
-    fn from(code: rule::ReasonCode) -> Self {
-        use rule::ReasonCode as R;
-        match code {
-            R::RoleAccess => Self::RoleAccess,
-            R::DelegationAccess => Self::DelegationAccess,
-            R::MissingRoleAccess => Self::MissingRoleAccess,
-            R::MissingDelegationAccess => Self::MissingDelegationAccess,
-            R::PackageAccess => Self::PackageAccess,
-            R::MissingPackageAccess => Self::MissingPackageAccess,
-            R::ResourceNotDelegable => Self::ResourceNotDelegable,
-            R::ResourceIsMaskinPortenSchema => Self::ResourceIsMaskinPortenSchema,
-        }
-    }
-}
-
-impl From<rule::RightReason> for RightReason {
-    fn from(reason: rule::RightReason) -> Self {
-        Self {
-            code: reason.code.into(),
-            role_code: reason.role_code,
-            package: reason.package,
-            paths: reason.paths,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -303,9 +246,8 @@ async fn resource_delegation_check(
     }))
 }
 
-fn right_check(right: &PolicyRight, reasons: Vec<rule::RightReason>) -> RightCheck {
+fn right_check(right: &PolicyRight, reasons: Vec<RightReason>) -> RightCheck {
     let result = reasons.iter().any(|r| r.code.grants());
-    let reasons: Vec<RightReason> = reasons.into_iter().map(RightReason::from).collect();
     let mut reason_codes: Vec<ReasonCode> = reasons.iter().map(|r| r.code).collect();
     reason_codes.dedup();
     RightCheck {
