@@ -238,22 +238,37 @@ async fn checked(
     for id in resources {
         facts.push((id.clone(), resource_facts(app, id).await?));
     }
-    let role_codes = app
-        .pdp
-        .role_codes(&standing.facts)
-        .map_err(catalogue_mismatch)?;
-    let holds_right = |resource: &str, action: &str| standing.facts.has_right(resource, action);
-    let approver = Approver {
-        user: standing.user,
-        party: standing.party,
-        facts: &standing.facts,
-        role_codes: &role_codes,
-        holds_right: &holds_right,
-    };
-    delegation::check(app.catalogue, &approver, &facts, packages).map_err(|err| match err {
+    as_approver(
+        app,
+        standing.user,
+        standing.party,
+        &standing.facts,
+        |approver| delegation::check(app.catalogue, approver, &facts, packages),
+    )?
+    .map_err(|err| match err {
         CheckError::UnknownPackage(e) => AppError::BadRequest(e.to_string()),
         CheckError::Catalogue(e) => AppError::Internal(e.to_string()),
     })
+}
+
+/// Runs `rule` with `user` acting for `party` as the delegation rule sees them: their
+/// facts, the role codes those give (implied roles included) and their direct rights.
+pub(crate) fn as_approver<T>(
+    app: &App,
+    user: Uuid,
+    party: Uuid,
+    facts: &SubjectFacts,
+    rule: impl FnOnce(&Approver<'_>) -> T,
+) -> AppResult<T> {
+    let role_codes = app.pdp.role_codes(facts).map_err(catalogue_mismatch)?;
+    let holds_right = |resource: &str, action: &str| facts.has_right(resource, action);
+    Ok(rule(&Approver {
+        user,
+        party,
+        facts,
+        role_codes: &role_codes,
+        holds_right: &holds_right,
+    }))
 }
 
 fn grants(rights: Vec<DelegatedRight>, packages: Vec<String>) -> Grants {

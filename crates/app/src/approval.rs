@@ -14,8 +14,10 @@ use systembruker_storage::{
 };
 use uuid::Uuid;
 
-use crate::gate::{Gate, Need};
-use crate::requests::{actor, is_timed_out, live_request, live_system};
+use crate::access::{self, Need};
+use crate::caller::actor;
+use crate::lifecycle::{self, Record, Transition};
+use crate::requests::{is_timed_out, live_request, live_system};
 use crate::systemusers::{PartyKey, org_of, owner_party};
 use crate::{App, AppError, AppResult, Caller};
 
@@ -39,17 +41,16 @@ pub struct RequestView {
 
 /// The request for the user who opens the vendor's link: access managers may answer
 /// it, others related to the organisation may escalate it, anyone else is refused.
-pub async fn view<G: Gate>(
+pub async fn view(
     app: &App,
-    gate: &G,
     caller: &Caller,
     id: Uuid,
     kind: SystemUserType,
 ) -> AppResult<RequestView> {
     let request = live_request(app, id, kind).await?;
     let party = party_of_request(app, &request).await?;
-    let user = gate.end_user(caller).await?;
-    let relation = gate.relation(user, party.uuid).await?;
+    let user = access::end_user(app, caller).await?;
+    let relation = access::standing(app, user, party.uuid).await?;
     if !relation.access_manager && !relation.related {
         return Err(RuleError::NotAccessManager {
             detail: "the logged-in user has no access to the organisation the request is for"
@@ -97,14 +98,9 @@ pub async fn request_for_party(
 }
 
 /// One of the party's requests, for a user who may read the party's system access.
-pub async fn for_party<G: Gate>(
-    app: &App,
-    gate: &G,
-    caller: &Caller,
-    target: RequestRef,
-) -> AppResult<StoredRequest> {
+pub async fn for_party(app: &App, caller: &Caller, target: RequestRef) -> AppResult<StoredRequest> {
     let party = owner_party(app, target.party).await?;
-    gate.require(caller, party.uuid, Need::ReadAccess).await?;
+    access::require(app, caller, party.uuid, Need::ReadAccess).await?;
     request_for_party(app, &party, target.id, target.kind).await
 }
 
@@ -113,32 +109,31 @@ fn not_new(status: RequestStatus) -> AppError {
     RuleError::RequestNotNew { status }.into()
 }
 
-/// The party and its request, for its access manager, if the request is still `New`.
-async fn answerable<G: Gate>(
+/// The party and its request, for its access manager, if the lifecycle lets the end
+/// user make `answer` (the request is still `New`).
+async fn answerable(
     app: &App,
-    gate: &G,
     caller: &Caller,
     target: RequestRef,
-) -> AppResult<(Party, G::Standing, StoredRequest)> {
+    answer: Transition,
+) -> AppResult<(Party, access::Standing, StoredRequest)> {
     let party = owner_party(app, target.party).await?;
-    let standing = gate.require(caller, party.uuid, Need::ManageAccess).await?;
+    let standing = access::require(app, caller, party.uuid, Need::ManageAccess).await?;
     let request = request_for_party(app, &party, target.id, target.kind).await?;
-    if request.status != RequestStatus::New {
-        return Err(not_new(request.status));
-    }
+    lifecycle::check(
+        Record::Request,
+        request.status,
+        answer,
+        lifecycle::Party::EndUser,
+    )?;
     Ok((party, standing, request))
 }
 
 /// The access manager approves: the system user is created with the requested rights
 /// (standard) or packages (agent, which clients provide later).
-pub async fn approve<G: Gate>(
-    app: &App,
-    gate: &G,
-    caller: &Caller,
-    target: RequestRef,
-) -> AppResult<()> {
+pub async fn approve(app: &App, caller: &Caller, target: RequestRef) -> AppResult<()> {
     let kind = target.kind;
-    let (party, standing, request) = answerable(app, gate, caller, target).await?;
+    let (party, standing, request) = answerable(app, caller, target, Transition::Accept).await?;
     let system = live_system(app, &request.system_id).await?;
     check_rights_subset(&request.rights, &system)?;
     let codes = check_packages(&request.access_packages, &system, kind, app.catalogue)?;
@@ -153,7 +148,7 @@ pub async fn approve<G: Gate>(
     let (grants, access_packages) = match kind {
         SystemUserType::Standard => {
             let resources = resource_ids(&request.rights);
-            let grants = gate.delegation_check(&standing, &resources, &codes).await?;
+            let grants = access::delegation_check(app, &standing, &resources, &codes).await?;
             (grants, Vec::new())
         }
         // Agent users get their packages through client delegations, later.
@@ -206,13 +201,8 @@ async fn key_taken(
 }
 
 /// The access manager rejects the request.
-pub async fn reject<G: Gate>(
-    app: &App,
-    gate: &G,
-    caller: &Caller,
-    target: RequestRef,
-) -> AppResult<()> {
-    let (_, _, request) = answerable(app, gate, caller, target).await?;
+pub async fn reject(app: &App, caller: &Caller, target: RequestRef) -> AppResult<()> {
+    let (_, _, request) = answerable(app, caller, target, Transition::Reject).await?;
     if !app
         .store
         .close_request(request.id, RequestStatus::Rejected, &actor(caller))
@@ -226,21 +216,19 @@ pub async fn reject<G: Gate>(
 
 /// A user related to the party may pass the request to its access managers: `true`
 /// when escalated, `false` when the user has no relation to the party (as the reference).
-pub async fn escalate<G: Gate>(
-    app: &App,
-    gate: &G,
-    caller: &Caller,
-    target: RequestRef,
-) -> AppResult<bool> {
+pub async fn escalate(app: &App, caller: &Caller, target: RequestRef) -> AppResult<bool> {
     let party = owner_party(app, target.party).await?;
-    let user = gate.end_user(caller).await?;
+    let user = access::end_user(app, caller).await?;
     let request = request_for_party(app, &party, target.id, target.kind).await?;
-    if !gate.relation(user, party.uuid).await?.related {
+    if !access::standing(app, user, party.uuid).await?.related {
         return Ok(false);
     }
-    if request.status != RequestStatus::New {
-        return Err(not_new(request.status));
-    }
+    lifecycle::check(
+        Record::Request,
+        request.status,
+        Transition::Escalate,
+        lifecycle::Party::EndUser,
+    )?;
     Ok(app
         .store
         .escalate_request(request.id, &actor(caller))
@@ -249,16 +237,15 @@ pub async fn escalate<G: Gate>(
 
 /// Escalated `New` requests for the organisation `org`, for its access managers (the
 /// reference's standard list ignored `escalated`; the portal shows escalated ones only).
-pub async fn pending<G: Gate>(
+pub async fn pending(
     app: &App,
-    gate: &G,
     caller: &Caller,
     party: PartyKey,
     org: &str,
     kind: SystemUserType,
 ) -> AppResult<(Party, Vec<StoredRequest>)> {
     let party = owner_party(app, party).await?;
-    gate.require(caller, party.uuid, Need::ManageAccess).await?;
+    access::require(app, caller, party.uuid, Need::ManageAccess).await?;
     if org_of(&party) != org.trim() {
         return Err(RuleError::NotForParty {
             what: format!("organisation {org}"),

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use systembruker_domain::{OrgNumber, PersonNumber};
+use systembruker_domain::{OrgNumber, PersonNumber, RuleError};
+use systembruker_storage::Actor;
 
 /// The operator scope: full access to `/admin/api/v1/*` and to every owner-checked write.
 pub const ADMIN_SCOPE: &str = "systembruker:admin";
@@ -44,5 +45,25 @@ impl Caller {
         } else {
             "unknown".into()
         }
+    }
+}
+
+/// The vendor a Maskinporten token was issued to (`consumer`); a token without one
+/// cannot act as a vendor (AUTH-00023).
+pub fn vendor_of(caller: &Caller) -> Result<OrgNumber, RuleError> {
+    caller
+        .consumer_org
+        .ok_or_else(|| RuleError::VendorNotInToken {
+            hint: "it has no consumer organisation; use a Maskinporten token issued to the vendor"
+                .into(),
+        })
+}
+
+/// Who makes a change, for the history and the change logs.
+pub fn actor(caller: &Caller) -> Actor {
+    Actor {
+        name: caller.audit_name(),
+        org: caller.consumer_org.map(|o| o.to_string()),
+        client_id: caller.client_id.clone(),
     }
 }

@@ -7,12 +7,12 @@
 
 use systembruker_domain::PartyIdentifier;
 use systembruker_domain::catalogue::{AccessPackage, DelegationCheck, can_delegate};
-use systembruker_domain::delegation::{self, Approver, ReasonCode, RightReason};
+use systembruker_domain::delegation::{self, ReasonCode, RightReason};
 use systembruker_storage::{DelegationFilter, StoredPackageDelegation, SubjectFacts, now_millis};
-use systembruker_xacml::{Policy, Right};
 use uuid::Uuid;
 
-use crate::access::{ACCESS_MANAGEMENT, Action, permitted, policy_rule};
+use crate::access::{ACCESS_MANAGEMENT, Action, as_approver, permitted, policy_rule};
+use crate::resources::{PolicyRight, rights};
 use crate::{App, AppError, AppResult, Caller};
 
 /// One query parameter as given (trimmed, empty as absent). The use cases read and
@@ -358,7 +358,7 @@ pub async fn resource_check(
     caller: &Caller,
     party: &Param,
     resource_id: &str,
-) -> AppResult<Vec<(Right, Vec<RightReason>)>> {
+) -> AppResult<Vec<(PolicyRight, Vec<RightReason>)>> {
     let acting = acting(app, caller, party).await?;
     let resource = app
         .store
@@ -366,20 +366,6 @@ pub async fn resource_check(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("resource {resource_id:?} does not exist")))?
         .resource;
-    let stored = app
-        .store
-        .policy(resource_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("resource {resource_id:?} has no policy")))?;
-    let policy = Policy::from_xml(&stored.xml).map_err(|e| {
-        AppError::Internal(format!(
-            "the stored policy of {resource_id} no longer loads: {e}"
-        ))
-    })?;
-    let role_codes = app
-        .pdp
-        .role_codes(&acting.facts)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
     let blocked = if !resource.delegable {
         Some(ReasonCode::ResourceNotDelegable)
     } else if resource.resource_type
@@ -389,27 +375,29 @@ pub async fn resource_check(
     } else {
         None
     };
-    let holds_right = |resource: &str, action: &str| acting.facts.has_right(resource, action);
-    let approver = Approver {
-        user: acting.caller,
-        party: acting.party,
-        facts: &acting.facts,
-        role_codes: &role_codes,
-        holds_right: &holds_right,
-    };
-    let mut checks = Vec::new();
-    for right in policy.rights() {
-        let reasons = match blocked {
-            Some(code) => vec![RightReason::code(code)],
-            None => delegation::right_reasons(
-                app.catalogue,
-                &approver,
-                resource_id,
-                &policy_rule(&right),
-            )
-            .map_err(|e| AppError::Internal(e.to_string()))?,
-        };
-        checks.push((right, reasons));
-    }
-    Ok(checks)
+    let rights = rights(app, resource_id).await?;
+    as_approver(
+        app,
+        acting.caller,
+        acting.party,
+        &acting.facts,
+        |approver| {
+            rights
+                .iter()
+                .map(|right| {
+                    let reasons = match blocked {
+                        Some(code) => vec![RightReason::code(code)],
+                        None => delegation::right_reasons(
+                            app.catalogue,
+                            approver,
+                            resource_id,
+                            &policy_rule(right),
+                        )
+                        .map_err(|e| AppError::Internal(e.to_string()))?,
+                    };
+                    Ok((PolicyRight::new(right), reasons))
+                })
+                .collect()
+        },
+    )?
 }

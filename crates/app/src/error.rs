@@ -2,10 +2,9 @@
 //! storage failure. The HTTP layer maps it to problem JSON in one place
 //! (`http/src/problem.rs`); the portal shows the text behind its message key.
 
-use std::sync::Arc;
-
 use systembruker_domain::RuleError;
 use systembruker_domain::catalogue::DelegationCheck;
+use systembruker_domain::resource::FieldError;
 use systembruker_domain::system::ValidationFailure;
 use systembruker_storage::StoreError;
 use systembruker_token::PortError;
@@ -49,10 +48,6 @@ pub enum AppError {
     /// client while validating a system).
     #[error(transparent)]
     Port(#[from] PortError),
-    /// An error of a check that still lives in the HTTP layer (see `gate`), passed
-    /// through unchanged so that it is answered as before.
-    #[error("{0}")]
-    Passed(Arc<dyn std::error::Error + Send + Sync>),
     /// The caller may not delegate the package (403), with the check that says why.
     #[error("{detail}")]
     MayNotDelegate {
@@ -62,6 +57,22 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Invalid fields of a service resource: one `STD-00010` failure each.
+impl From<Vec<FieldError>> for AppError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self::Validation(
+            errors
+                .into_iter()
+                .map(|e| ValidationFailure {
+                    code: "STD-00010",
+                    title: e.message,
+                    paths: vec![e.path],
+                })
+                .collect(),
+        )
+    }
+}
 
 impl AppError {
     /// An invalid identifier or value in one field, with the standard code `STD-00010`.

@@ -14,9 +14,11 @@ pub mod clients;
 pub mod delegations;
 pub mod demo;
 mod error;
+mod lifecycle;
 pub mod pdp;
 pub mod register;
 pub mod resources;
+pub mod scopes;
 pub mod system_resources;
 pub mod systemregister;
 
@@ -25,7 +27,7 @@ use std::sync::Arc;
 use systembruker_domain::catalogue::Catalogue;
 use systembruker_storage::{Store, VersionedCache};
 
-pub use caller::{ADMIN_SCOPE, Caller};
+pub use caller::{ADMIN_SCOPE, Caller, actor, vendor_of};
 pub use error::{AppError, AppResult};
 
 /// Settings the use cases need.
@@ -81,6 +83,5 @@ impl App {
 }
 
 pub mod approval;
-pub mod gate;
 pub mod requests;
 pub mod systemusers;

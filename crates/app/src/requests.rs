@@ -9,29 +9,12 @@ use systembruker_domain::systemuser::{
     check_standard_request,
 };
 use systembruker_domain::{OrgNumber, RuleError};
-use systembruker_storage::{Actor, RequestCreation, StoredRequest, SystemUserKey, now_millis};
+use systembruker_storage::{RequestCreation, StoredRequest, SystemUserKey, now_millis};
 use uuid::Uuid;
 
+use crate::caller::{actor, vendor_of};
+use crate::lifecycle::{self, Record, Transition};
 use crate::{App, AppError, AppResult, Caller, Settings};
-
-/// The vendor a Maskinporten token was issued to (`consumer`), else AUTH-00023.
-pub fn vendor_of(caller: &Caller) -> AppResult<OrgNumber> {
-    caller.consumer_org.ok_or_else(|| {
-        RuleError::VendorNotInToken {
-            hint: "use a Maskinporten token issued to the vendor".into(),
-        }
-        .into()
-    })
-}
-
-/// Who makes a change, for the history.
-pub fn actor(caller: &Caller) -> Actor {
-    Actor {
-        name: caller.audit_name(),
-        org: caller.consumer_org.map(|o| o.to_string()),
-        client_id: caller.client_id.clone(),
-    }
-}
 
 /// A system that exists and is not deleted, else AUTH-00011.
 pub async fn live_system(app: &App, system_id: &str) -> AppResult<RegisteredSystem> {
@@ -95,11 +78,15 @@ pub async fn live_request(app: &App, id: Uuid, kind: SystemUserType) -> AppResul
             agent: kind == SystemUserType::Agent,
         })?;
     if request.status == RequestStatus::New && is_timed_out(&app.settings, &request) {
+        let status = lifecycle::check(
+            Record::Request,
+            request.status,
+            Transition::TimeOut,
+            lifecycle::Party::Clock,
+        )?;
         let system = actor(&Caller::default());
-        app.store
-            .close_request(id, RequestStatus::Timedout, &system)
-            .await?;
-        request.status = RequestStatus::Timedout;
+        app.store.close_request(id, status, &system).await?;
+        request.status = status;
     }
     Ok(request)
 }
@@ -282,6 +269,12 @@ pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> AppResult<()> {
         }
         other => other?,
     };
+    lifecycle::check(
+        Record::Request,
+        request.status,
+        Transition::Delete,
+        lifecycle::Party::Vendor,
+    )?;
     if !app.store.delete_request(request.id, &actor(caller)).await? {
         return Err(RuleError::RequestNotFound {
             id: id.to_string(),

@@ -1,9 +1,12 @@
 //! The resource registry's rules: who may change a service resource and its policy, and
 //! which policies are stored (only what the PDP can evaluate, never a `<!DOCTYPE>`).
 
+use serde::Serialize;
 use systembruker_domain::resource::{ResourceType, ServiceResource};
-use systembruker_xacml::{Policy, Right};
+use systembruker_xacml::{Policy, Right, SubjectMatch};
 
+use crate::access::policy_rule;
+use crate::scopes::{check_resource_scopes, register_resource_scope};
 use crate::{App, AppError, AppResult, Caller};
 
 /// Only the competent authority of a resource, or an operator, may change it. System
@@ -24,6 +27,46 @@ pub fn check_owner(caller: &Caller, resource: &ServiceResource) -> AppResult<()>
         "only the owner ({}) may change resource {}",
         resource.has_competent_authority.organization, resource.identifier
     )))
+}
+
+/// Registers a new resource for its owner (the caller, or an operator for any owner);
+/// every `MaskinportenScope` it names becomes the owner's.
+pub async fn create(
+    app: &App,
+    caller: &Caller,
+    resource: &ServiceResource,
+) -> AppResult<ServiceResource> {
+    resource.validate()?;
+    check_owner(caller, resource)?;
+    check_resource_scopes(app, resource).await?;
+    let stored = app.store.create_resource(resource).await?;
+    register_resource_scope(app, &stored.resource).await?;
+    Ok(stored.resource)
+}
+
+/// Replaces the resource `id` with `resource`. Both the current and the new owner must be
+/// the caller: no one hands a resource away to, or takes it over from, another
+/// organisation.
+pub async fn update(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    resource: &ServiceResource,
+) -> AppResult<ServiceResource> {
+    if resource.identifier != id {
+        return Err(AppError::InvalidField {
+            code: "STD-00012",
+            path: "/identifier".into(),
+            message: format!("the body's identifier must equal the path's ({id})"),
+        });
+    }
+    resource.validate()?;
+    owned(app, caller, id).await?;
+    check_owner(caller, resource)?;
+    check_resource_scopes(app, resource).await?;
+    let updated = app.store.update_resource(resource).await?.resource;
+    register_resource_scope(app, &updated).await?;
+    Ok(updated)
 }
 
 /// The resource, or NotFound.
@@ -81,6 +124,67 @@ pub async fn rights(app: &App, id: &str) -> AppResult<Vec<Right>> {
         AppError::Internal(format!("the stored policy of {id} no longer loads: {e}"))
     })?;
     Ok(policy.rights())
+}
+
+/// The rights of a resource's stored policy, in the reference's listing shape.
+pub async fn policy_rights(app: &App, id: &str) -> AppResult<Vec<PolicyRight>> {
+    Ok(rights(app, id)
+        .await?
+        .iter()
+        .map(PolicyRight::new)
+        .collect())
+}
+
+/// An `attribute id = value` pair, as the reference's rights listing names them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttributeMatch {
+    #[serde(rename = "type")]
+    pub attribute_id: String,
+    pub value: String,
+}
+
+impl From<&SubjectMatch> for AttributeMatch {
+    fn from(m: &SubjectMatch) -> Self {
+        Self {
+            attribute_id: m.attribute_id.clone(),
+            value: m.value.clone(),
+        }
+    }
+}
+
+/// One right the policy grants: an action on a resource, and who is granted it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRight {
+    /// `<resource values joined by ','>:<action>`, e.g. `ske-krav-og-betalinger:read`.
+    pub right_key: String,
+    pub action: String,
+    pub resource: Vec<AttributeMatch>,
+    /// Every subject match of the rule (role codes, packages, other attributes).
+    pub subjects: Vec<AttributeMatch>,
+    /// The `urn:altinn:rolecode` subjects, upper case.
+    pub role_codes: Vec<String>,
+    /// The `urn:altinn:accesspackage` subjects (bare codes).
+    pub access_packages: Vec<String>,
+}
+
+impl PolicyRight {
+    /// The right as listed; its role codes and packages are those the delegation rule
+    /// reads ([`policy_rule`]).
+    pub fn new(right: &Right) -> Self {
+        let rule = policy_rule(right);
+        let resource_key: Vec<&str> = right.resource.iter().map(|m| m.value.as_str()).collect();
+        Self {
+            right_key: format!("{}:{}", resource_key.join(","), right.action),
+            action: right.action.clone(),
+            resource: right.resource.iter().map(AttributeMatch::from).collect(),
+            subjects: right.subjects.iter().map(AttributeMatch::from).collect(),
+            role_codes: rule.role_codes,
+            access_packages: rule.access_packages,
+        }
+    }
 }
 
 /// Parses and compiles the policy with the XACML engine, so only policies the PDP can

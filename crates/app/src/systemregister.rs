@@ -11,33 +11,14 @@ use systembruker_domain::system::{
     validate_system, vld,
 };
 use systembruker_domain::{OrgNumber, RuleError};
-use systembruker_storage::{Actor, StoredSystem, SystemChange, SystemChangeType};
+use systembruker_storage::{StoredSystem, SystemChange, SystemChangeType};
 use uuid::Uuid;
 
+use crate::caller::{actor, vendor_of};
 use crate::{App, AppError, AppResult, Caller};
 
 /// The scope that lets a caller keep the systems of every vendor.
 const REGISTER_ADMIN_SCOPE: &str = "altinn:authentication/systemregister.admin";
-
-/// The vendor a Maskinporten token was issued to (`consumer`); a token without one
-/// cannot act as a vendor (AUTH-00023).
-pub fn vendor_of(caller: &Caller) -> Result<OrgNumber, RuleError> {
-    caller
-        .consumer_org
-        .ok_or_else(|| RuleError::VendorNotInToken {
-            hint: "it has no consumer organisation; use a Maskinporten token issued to the vendor"
-                .into(),
-        })
-}
-
-/// Who makes a change, for the history and the change log.
-pub fn actor(caller: &Caller) -> Actor {
-    Actor {
-        name: caller.audit_name(),
-        org: caller.consumer_org.map(|o| o.to_string()),
-        client_id: caller.client_id.clone(),
-    }
-}
 
 /// A system that exists, deleted or not, or AUTH-00011.
 async fn any_system(app: &App, system_id: &str) -> AppResult<StoredSystem> {

@@ -12,9 +12,10 @@ use systembruker_storage::{
 };
 use uuid::Uuid;
 
+use crate::access::{self, Need};
 use crate::approval::resource_ids;
-use crate::gate::{Gate, Need};
-use crate::requests::{actor, callers_system, live_system};
+use crate::caller::actor;
+use crate::requests::{callers_system, live_system};
 use crate::{App, AppError, AppResult, Caller};
 
 /// A party as a route names it: by its id (as the reference) or by its uuid.
@@ -97,22 +98,20 @@ async fn owned_user(app: &App, party: &Party, id: Uuid) -> AppResult<StoredSyste
 }
 
 /// The party, for a user the policy lets do what `need` names (AUTH-00066 otherwise).
-async fn party_for<G: Gate>(
+async fn party_for(
     app: &App,
-    gate: &G,
     caller: &Caller,
     party: PartyKey,
     need: Need,
-) -> AppResult<(Party, G::Standing)> {
+) -> AppResult<(Party, access::Standing)> {
     let party = owner_party(app, party).await?;
-    let standing = gate.require(caller, party.uuid, need).await?;
+    let standing = access::require(app, caller, party.uuid, need).await?;
     Ok((party, standing))
 }
 
 /// The party's system users of `kind`.
-pub async fn list<G: Gate>(
+pub async fn list(
     app: &App,
-    gate: &G,
     caller: &Caller,
     party: PartyKey,
     kind: SystemUserType,
@@ -123,33 +122,26 @@ pub async fn list<G: Gate>(
         SystemUserType::Standard => Need::ReadAccess,
         SystemUserType::Agent => Need::ReadOverview,
     };
-    let (party, _) = party_for(app, gate, caller, party, need).await?;
+    let (party, _) = party_for(app, caller, party, need).await?;
     Ok(app.store.system_users_of(&org_of(&party), kind).await?)
 }
 
 /// One of the party's system users with what it holds now, for a user who may see it.
-pub async fn detail<G: Gate>(
+pub async fn detail(
     app: &App,
-    gate: &G,
     caller: &Caller,
     party: PartyKey,
     id: Uuid,
 ) -> AppResult<(StoredSystemUser, Holdings)> {
-    let (party, _) = party_for(app, gate, caller, party, Need::ReadOverview).await?;
+    let (party, _) = party_for(app, caller, party, Need::ReadOverview).await?;
     let user = owned_user(app, &party, id).await?;
     let holdings = holdings(app, &user).await?;
     Ok((user, holdings))
 }
 
 /// Deletes one of the party's standard system users; the caller must be access manager.
-pub async fn delete<G: Gate>(
-    app: &App,
-    gate: &G,
-    caller: &Caller,
-    party: PartyKey,
-    id: Uuid,
-) -> AppResult<()> {
-    let (party, _) = party_for(app, gate, caller, party, Need::ManageAccess).await?;
+pub async fn delete(app: &App, caller: &Caller, party: PartyKey, id: Uuid) -> AppResult<()> {
+    let (party, _) = party_for(app, caller, party, Need::ManageAccess).await?;
     let missing = || RuleError::SystemUserNotFound { id: id.to_string() };
     let user = app
         .store
@@ -175,15 +167,14 @@ pub async fn delete<G: Gate>(
 
 /// End-user-driven creation: a standard system user with every right and package of the
 /// system, after the same checks as an approval; the caller must be access manager.
-pub async fn create<G: Gate>(
+pub async fn create(
     app: &App,
-    gate: &G,
     caller: &Caller,
     party: PartyKey,
     system_id: &str,
     integration_title: Option<String>,
 ) -> AppResult<StoredSystemUser> {
-    let (party, standing) = party_for(app, gate, caller, party, Need::ManageAccess).await?;
+    let (party, standing) = party_for(app, caller, party, Need::ManageAccess).await?;
     let system = live_system(app, system_id.trim()).await?;
     let org = org_of(&party);
     let key = SystemUserKey {
@@ -201,7 +192,7 @@ pub async fn create<G: Gate>(
         app.catalogue,
     )?;
     let resources = resource_ids(&system.rights);
-    let grants = gate.delegation_check(&standing, &resources, &codes).await?;
+    let grants = access::delegation_check(app, &standing, &resources, &codes).await?;
     let user = NewSystemUser {
         id: Uuid::new_v4(),
         key,

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{EndUserScope, Scoped};
 use crate::problem::{ApiError, ApiResult};
-use crate::resources::{AttributeMatch, PolicyRight};
+use systembruker_app::resources::{AttributeMatch, PolicyRight};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -238,7 +238,7 @@ async fn resource_delegation_check(
     let checks = delegations::resource_check(&state.app, &caller, &party, &resource_id).await?;
     let rights = checks
         .into_iter()
-        .map(|(right, reasons)| right_check(&PolicyRight::new(&right), reasons))
+        .map(|(right, reasons)| right_check(&right, reasons))
         .collect();
     Ok(axum::Json(ResourceCheck {
         resource: resource_id,

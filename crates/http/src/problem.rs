@@ -232,11 +232,6 @@ impl From<AppError> for ApiError {
             AppError::Internal(detail) => Self::internal(detail),
             AppError::Store(store) => store.into(),
             AppError::Port(port) => port.into(),
-            // An HTTP-layer check's own error, answered as that check answers it.
-            AppError::Passed(error) => error
-                .downcast_ref::<ApiError>()
-                .cloned()
-                .unwrap_or_else(|| Self::internal(error.to_string())),
             AppError::MayNotDelegate { detail, check } => Self::forbidden(detail).extension(
                 "delegationCheck",
                 serde_json::to_value(&check).unwrap_or_default(),

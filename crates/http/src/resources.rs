@@ -7,15 +7,12 @@ use systembruker_domain::resource::ServiceResource;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use systembruker_app::resources;
+use systembruker_app::resources::{self, PolicyRight};
 
 use crate::AppState;
 use crate::auth::{ResourceWrite, Scoped};
 use crate::extract::{Body, Json};
-use crate::problem::{ApiError, ApiResult};
-use serde::Serialize;
-use systembruker_xacml::SubjectMatch;
-use utoipa::ToSchema;
+use crate::problem::ApiResult;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -35,12 +32,8 @@ async fn create_resource(
     caller: Scoped<ResourceWrite>,
     Json(resource): Json<ServiceResource>,
 ) -> ApiResult<(StatusCode, axum::Json<ServiceResource>)> {
-    resource.validate()?;
-    resources::check_owner(&caller, &resource)?;
-    crate::maskinporten::check_resource_scopes(&state, &resource).await?;
-    let stored = state.store.create_resource(&resource).await?;
-    crate::maskinporten::register_resource_scope(&state, &stored.resource).await?;
-    Ok((StatusCode::CREATED, axum::Json(stored.resource)))
+    let stored = resources::create(&state.app, &caller, &resource).await?;
+    Ok((StatusCode::CREATED, axum::Json(stored)))
 }
 
 #[utoipa::path(get, path = "/resourceregistry/api/v1/resource/resourcelist", tag = "resourceregistry",
@@ -73,21 +66,7 @@ async fn update_resource(
     Path(id): Path<String>,
     Json(resource): Json<ServiceResource>,
 ) -> ApiResult<axum::Json<ServiceResource>> {
-    if resource.identifier != id {
-        return Err(ApiError::invalid_field(
-            "STD-00012",
-            "/identifier",
-            format!("the body's identifier must equal the path's ({id})"),
-        ));
-    }
-    resource.validate()?;
-    // Both the current and the new owner must be the caller: no one hands a resource away
-    // to, or takes it over from, another organisation.
-    resources::owned(&state.app, &caller, &id).await?;
-    resources::check_owner(&caller, &resource)?;
-    crate::maskinporten::check_resource_scopes(&state, &resource).await?;
-    let updated = state.store.update_resource(&resource).await?.resource;
-    crate::maskinporten::register_resource_scope(&state, &updated).await?;
+    let updated = resources::update(&state.app, &caller, &id, &resource).await?;
     Ok(axum::Json(updated))
 }
 
@@ -178,70 +157,6 @@ async fn replace_policy(
     Ok(StatusCode::OK)
 }
 
-/// An `attribute id = value` pair, as the reference's rights listing names them.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct AttributeMatch {
-    #[serde(rename = "type")]
-    pub attribute_id: String,
-    pub value: String,
-}
-
-impl From<&SubjectMatch> for AttributeMatch {
-    fn from(m: &SubjectMatch) -> Self {
-        Self {
-            attribute_id: m.attribute_id.clone(),
-            value: m.value.clone(),
-        }
-    }
-}
-
-/// One right the policy grants: an action on a resource, and who is granted it.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyRight {
-    /// `<resource values joined by ','>:<action>`, e.g. `ske-krav-og-betalinger:read`.
-    pub right_key: String,
-    pub action: String,
-    pub resource: Vec<AttributeMatch>,
-    /// Every subject match of the rule (role codes, packages, other attributes).
-    pub subjects: Vec<AttributeMatch>,
-    /// The `urn:altinn:rolecode` subjects, upper case.
-    pub role_codes: Vec<String>,
-    /// The `urn:altinn:accesspackage` subjects (bare codes).
-    pub access_packages: Vec<String>,
-}
-
-impl PolicyRight {
-    pub(crate) fn new(right: &systembruker_xacml::Right) -> Self {
-        let values = |id: &str| -> Vec<String> {
-            right
-                .subjects
-                .iter()
-                .filter(|s| s.attribute_id.eq_ignore_ascii_case(id))
-                .map(|s| s.value.clone())
-                .collect()
-        };
-        let resource_key: Vec<&str> = right.resource.iter().map(|m| m.value.as_str()).collect();
-        Self {
-            right_key: format!("{}:{}", resource_key.join(","), right.action),
-            action: right.action.clone(),
-            resource: right.resource.iter().map(AttributeMatch::from).collect(),
-            subjects: right.subjects.iter().map(AttributeMatch::from).collect(),
-            role_codes: values("urn:altinn:rolecode")
-                .into_iter()
-                .map(|c| c.to_uppercase())
-                .collect(),
-            access_packages: values("urn:altinn:accesspackage"),
-        }
-    }
-}
-
-/// The rights of a resource's stored policy, or 404.
-pub(crate) async fn rights_of(state: &AppState, id: &str) -> ApiResult<Vec<PolicyRight>> {
-    let rights = resources::rights(&state.app, id).await?;
-    Ok(rights.iter().map(PolicyRight::new).collect())
-}
-
 #[utoipa::path(get, path = "/resourceregistry/api/v1/resource/{id}/policy/rights", tag = "resourceregistry",
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<PolicyRight>), (status = 404, body = crate::problem::ProblemBody)))]
@@ -249,7 +164,7 @@ async fn policy_rights(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Vec<PolicyRight>>> {
-    Ok(axum::Json(rights_of(&state, &id).await?))
+    Ok(axum::Json(resources::policy_rights(&state.app, &id).await?))
 }
 
 #[cfg(test)]

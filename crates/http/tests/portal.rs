@@ -309,7 +309,9 @@ async fn ola_sees_what_he_lacks_and_escalates_then_pia_approves_from_the_overvie
     )
     .await;
     assert!(
-        tried.location().contains("error=AUTH-00066"),
+        tried
+            .location()
+            .contains("error=error.api.not_access_manager"),
         "{}",
         tried.location()
     );

@@ -320,7 +320,11 @@ async fn tina_adds_and_removes_clients(server: TestServer) {
         &[("csrf", &page.csrf()), ("client", &ror), ("from", "add")],
     )
     .await;
-    assert!(again.location().contains("error=AUTH-00038"));
+    assert!(
+        again
+            .location()
+            .contains("error=error.api.client_not_added")
+    );
     let explained = follow(&tina, &server, again).await;
     explained.assert_has(&nb("error.api.client_not_added"));
     assert!(explained.body.contains("role=\"alert\""));
@@ -335,7 +339,7 @@ async fn tina_adds_and_removes_clients(server: TestServer) {
         &[("csrf", &csrf), ("client", &stranger)],
     )
     .await;
-    assert!(refused.location().contains("error=AUTH-00079"));
+    assert!(refused.location().contains("error=error.api.not_a_client"));
     follow(&tina, &server, refused)
         .await
         .assert_has(&nb("error.api.not_a_client"));
@@ -348,7 +352,11 @@ async fn tina_adds_and_removes_clients(server: TestServer) {
         &[("csrf", &csrf), ("client", &vagland.to_string())],
     )
     .await;
-    assert!(lacking.location().contains("error=AUTH-00080"));
+    assert!(
+        lacking
+            .location()
+            .contains("error=error.api.client_lacks_packages")
+    );
     follow(&tina, &server, lacking)
         .await
         .assert_has(&nb("error.api.client_lacks_packages"));
@@ -365,7 +373,10 @@ async fn tina_adds_and_removes_clients(server: TestServer) {
     let english = get(
         &tina,
         &server,
-        &format!("{}?error=AUTH-00080&client={vagland}", add_page(agent)),
+        &format!(
+            "{}?error=error.api.client_lacks_packages&client={vagland}",
+            add_page(agent)
+        ),
     )
     .await;
     assert!(english.body.contains("<html lang=\"en\">"));

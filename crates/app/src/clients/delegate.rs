@@ -8,7 +8,7 @@ use systembruker_storage::{NewClientDelegation, StoreError, StoredSystemUser};
 use uuid::Uuid;
 
 use super::catalogue_mismatch;
-use crate::systemregister::actor;
+use crate::caller::actor;
 use crate::{App, AppResult, Caller};
 
 /// What adding `client` to the agent would delegate: AUTH-00079 when the organisation is
@@ -57,6 +57,17 @@ pub async fn add_clients(
             StoreError::Invalid(_) => RuleError::ClientRelationEnded.into(),
             other => other.into(),
         })
+}
+
+/// Adds one client to the agent with what it provides (see [`plan_for`]).
+pub async fn add_client(
+    app: &App,
+    caller: &Caller,
+    agent: &StoredSystemUser,
+    client: Uuid,
+) -> AppResult<u64> {
+    let plan = plan_for(app, agent, client).await?;
+    add_clients(app, caller, agent, &[plan]).await
 }
 
 /// Removes a client from the agent: AUTH-00038 when it was not delegated.

@@ -6,10 +6,13 @@
 //! - [`lists`]: the firm's view: its clients, those that could be added to an agent,
 //!   and those an agent has (cached while the facts counter stands still);
 //! - [`delegate`]: adding clients (one, or thousands in batches) and removing them;
+//! - [`firm`]: who may read and change the firm's clients, and the access manager's
+//!   part: the firm itself as a client of its agent, deleting an agent;
 //! - [`vendor`]: the vendor's system calling for a client administrator, which only ever
 //!   reaches the agents of its own systems.
 
 pub mod delegate;
+pub mod firm;
 pub mod lists;
 pub mod vendor;
 
@@ -21,12 +24,16 @@ use uuid::Uuid;
 
 use crate::{App, AppError, AppResult};
 
-pub use delegate::{add_clients, plan_for, remove_client};
+pub use delegate::{add_client, add_clients, plan_for, remove_client};
+pub use firm::{
+    SelfStatus, add_firm_itself, client_administrator, delete_agent, firm_for_client_admin,
+    remove_firm_itself, self_status,
+};
 pub use lists::{
     ListCache, agent_clients, available_clients, available_plans, clients_providing, firm_clients,
     self_possible,
 };
-pub use vendor::{from_agents_vendor, require_vendor};
+pub use vendor::{AgentRefusal, from_agents_vendor, require_vendor, vendor_agent, vendor_agents};
 
 /// Stored facts the catalogue does not know (a package or role code that was valid when
 /// written): our data are at fault, not the caller's request.

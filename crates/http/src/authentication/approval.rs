@@ -10,7 +10,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::gate::AccessGate;
 use super::requests::{RequestDto, to_dto};
 use super::{parse_id, party_key};
 use crate::AppState;
@@ -39,7 +38,7 @@ async fn portal_view(
     id: Uuid,
     kind: SystemUserType,
 ) -> ApiResult<RequestDto> {
-    let view = app::approval::view(&state.app, &AccessGate(state), caller, id, kind).await?;
+    let view = app::approval::view(&state.app, caller, id, kind).await?;
     let mut dto = to_dto(state, view.request);
     dto.party_id = Some(view.party.id);
     dto.party_uuid = Some(view.party.uuid);
@@ -70,15 +69,15 @@ async fn answer(
         id: parse_id("requestId", id)?,
         kind,
     };
-    let (app, gate) = (&state.app, &AccessGate(state));
+    let app = &state.app;
     let done = match answer {
-        Answer::Approve => app::approval::approve(app, gate, caller, target)
+        Answer::Approve => app::approval::approve(app, caller, target)
             .await
             .map(|()| true)?,
-        Answer::Reject => app::approval::reject(app, gate, caller, target)
+        Answer::Reject => app::approval::reject(app, caller, target)
             .await
             .map(|()| true)?,
-        Answer::Escalate => app::approval::escalate(app, gate, caller, target).await?,
+        Answer::Escalate => app::approval::escalate(app, caller, target).await?,
     };
     Ok(axum::Json(done))
 }
@@ -92,8 +91,7 @@ async fn pending_list(
     kind: SystemUserType,
 ) -> ApiResult<axum::Json<Vec<RequestDto>>> {
     let party = party_key(party)?;
-    let (party, rows) =
-        app::approval::pending(&state.app, &AccessGate(state), caller, party, org, kind).await?;
+    let (party, rows) = app::approval::pending(&state.app, caller, party, org, kind).await?;
     let dtos = rows
         .into_iter()
         .map(|request| {
@@ -152,8 +150,7 @@ async fn party_request(
         id: parse_id("requestId", &id)?,
         kind: SystemUserType::Standard,
     };
-    let gate = AccessGate(&state);
-    let request = app::approval::for_party(&state.app, &gate, &caller, target).await?;
+    let request = app::approval::for_party(&state.app, &caller, target).await?;
     Ok(axum::Json(to_dto(&state, request)))
 }
 

@@ -5,24 +5,22 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use systembruker_app::changerequests;
-use systembruker_domain::system::{AccessPackageRef, Right};
-use systembruker_domain::systemuser::{
-    RequestStatus, SystemUserType, check_packages, check_redirect_url, check_rights_subset,
+use systembruker_app::changerequests::{
+    self,
+    vendor::{self, ChangeCreation, NewChange},
 };
-use systembruker_domain::{OrgNumber, RuleError};
-use systembruker_storage::{StoredChangeRequest, StoredSystemUser, SystemUserKey};
+use systembruker_domain::system::{AccessPackageRef, Right};
+use systembruker_domain::systemuser::RequestStatus;
+use systembruker_storage::{StoredChangeRequest, SystemUserKey};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::requests::{PageQuery, own_system};
-use super::{
-    Page, actor, auth_problem, page, page_token, parse_id, resolve_org_party, timestamp, vendor_of,
-};
+use super::requests::PageQuery;
+use super::{Page, page, page_token, parse_id, resolve_org_party, timestamp};
 use crate::AppState;
-use crate::auth::{Caller, EndUserScope, Scoped, SystemUserRequestRead, SystemUserRequestWrite};
+use crate::auth::{EndUserScope, Scoped, SystemUserRequestRead, SystemUserRequestWrite};
 use crate::extract::Json;
 use crate::problem::{ApiError, ApiResult};
 
@@ -105,24 +103,6 @@ struct CreateQuery {
     system_user_id: Option<String>,
 }
 
-/// The vendor's own live standard system user, else AUTH-00015.
-async fn vendor_user(
-    state: &AppState,
-    vendor: &OrgNumber,
-    id: Uuid,
-) -> ApiResult<StoredSystemUser> {
-    state
-        .store
-        .system_user(id)
-        .await?
-        .filter(|u| {
-            !u.is_deleted
-                && u.user_type == SystemUserType::Standard
-                && u.vendor_org == vendor.as_str()
-        })
-        .ok_or_else(|| RuleError::SystemUserNotFound { id: id.to_string() }.into())
-}
-
 fn required_id(name: &str, value: Option<&str>) -> ApiResult<Uuid> {
     let value = value
         .ok_or_else(|| ApiError::invalid_field("STD-00010", name, format!("{name} is required")))?;
@@ -140,95 +120,27 @@ async fn create(
     Query(query): Query<CreateQuery>,
     Json(body): Json<ChangeRequestBody>,
 ) -> ApiResult<(StatusCode, axum::Json<ChangeRequestDto>)> {
-    let vendor = vendor_of(&caller)?;
-    let id = required_id("correlation-id", query.correlation_id.as_deref())?;
-    let user_id = required_id("system-user-id", query.system_user_id.as_deref())?;
-    if id == user_id {
-        return Err(ApiError::invalid_field(
-            "STD-00010",
-            "correlation-id",
-            "correlation-id must differ from system-user-id",
-        ));
-    }
-    let user = vendor_user(&state, &vendor, user_id).await?;
-    let nothing = body.required_rights.is_empty()
-        && body.unwanted_rights.is_empty()
-        && body.required_access_packages.is_empty()
-        && body.unwanted_access_packages.is_empty();
-    let mut request = StoredChangeRequest {
-        id,
-        system_user_id: user.id,
-        system_id: user.system_id.clone(),
-        party_org: user.owner_org.clone(),
-        external_ref: user.external_ref.clone(),
+    let new = NewChange {
+        id: required_id("correlation-id", query.correlation_id.as_deref())?,
+        system_user_id: required_id("system-user-id", query.system_user_id.as_deref())?,
         required_rights: body.required_rights,
         unwanted_rights: body.unwanted_rights,
         required_packages: body.required_access_packages,
         unwanted_packages: body.unwanted_access_packages,
-        redirect_url: body
-            .redirect_url
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty()),
-        status: RequestStatus::New,
-        is_deleted: false,
-        created_at: systembruker_storage::now_millis(),
-        updated_at: 0,
-        changed_by: String::new(),
+        redirect_url: body.redirect_url,
     };
-    if nothing {
-        let mut dto = to_dto(&state, request);
-        dto.status = RequestStatus::NoChangeNeeded;
-        dto.confirm_url = String::new();
-        return Ok((StatusCode::OK, axum::Json(dto)));
-    }
-    if let Some(existing) = state.store.change_request(id).await? {
-        if existing.system_user_id != user.id {
-            return Err(ApiError::conflict(format!(
-                "correlation id {id} is used for another system user"
-            )));
+    Ok(match vendor::create(&state.app, &caller, new).await? {
+        ChangeCreation::NoChangeNeeded(request) => {
+            let mut dto = to_dto(&state, request);
+            dto.status = RequestStatus::NoChangeNeeded;
+            dto.confirm_url = String::new();
+            (StatusCode::OK, axum::Json(dto))
         }
-        return Ok((StatusCode::OK, axum::Json(to_dto(&state, existing))));
-    }
-    let system = own_system(&state, &vendor, &user.system_id).await?;
-    check_redirect_url(request.redirect_url.as_deref(), &system).map_err(auth_problem)?;
-    check_rights_subset(&request.required_rights, &system).map_err(auth_problem)?;
-    check_packages(
-        &request.required_packages,
-        &system,
-        SystemUserType::Standard,
-        state.catalogue,
-    )
-    .map_err(auth_problem)?;
-    state
-        .store
-        .create_change_request(&request, &actor(&caller))
-        .await?;
-    request = state
-        .store
-        .change_request(id)
-        .await?
-        .ok_or_else(|| ApiError::internal("the change request was not stored"))?;
-    Ok((StatusCode::CREATED, axum::Json(to_dto(&state, request))))
-}
-
-/// A live change request whose system user belongs to the vendor, else AUTH-00010.
-async fn vendor_change(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> ApiResult<StoredChangeRequest> {
-    let vendor = vendor_of(caller)?;
-    let id = parse_id("id", id)?;
-    let request = state
-        .store
-        .change_request(id)
-        .await?
-        .filter(|r| !r.is_deleted)
-        .ok_or_else(|| not_found(id))?;
-    own_system(state, &vendor, &request.system_id)
-        .await
-        .map_err(|_| not_found(id))?;
-    Ok(request)
+        ChangeCreation::Existing(request) => (StatusCode::OK, axum::Json(to_dto(&state, request))),
+        ChangeCreation::Created(request) => {
+            (StatusCode::CREATED, axum::Json(to_dto(&state, request)))
+        }
+    })
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/changerequest/vendor/{id}", tag = "systemuser-changerequest",
@@ -239,9 +151,10 @@ async fn vendor_get(
     caller: Scoped<SystemUserRequestRead>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ChangeRequestDto>> {
+    let id = parse_id("id", &id)?;
     Ok(axum::Json(to_dto(
         &state,
-        vendor_change(&state, &caller, &id).await?,
+        vendor::get(&state.app, &caller, id).await?,
     )))
 }
 
@@ -253,11 +166,8 @@ async fn vendor_delete(
     caller: Scoped<SystemUserRequestWrite>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let request = vendor_change(&state, &caller, &id).await?;
-    state
-        .store
-        .delete_change_request(request.id, &actor(&caller))
-        .await?;
+    let id = parse_id("id", &id)?;
+    vendor::delete(&state.app, &caller, id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -271,18 +181,12 @@ async fn vendor_by_external_ref(
     caller: Scoped<SystemUserRequestRead>,
     Path((system_id, org, external_ref)): Path<(String, String, String)>,
 ) -> ApiResult<axum::Json<ChangeRequestDto>> {
-    let vendor = vendor_of(&caller)?;
-    own_system(&state, &vendor, &system_id).await?;
     let key = SystemUserKey {
         system_id,
         org,
         external_ref,
     };
-    let request = state
-        .store
-        .change_request_by_key(&key)
-        .await?
-        .ok_or(RuleError::NoChangeRequestForKey)?;
+    let request = vendor::by_key(&state.app, &caller, &key).await?;
     Ok(axum::Json(to_dto(&state, request)))
 }
 
@@ -296,13 +200,9 @@ async fn vendor_by_system(
     Path(system_id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<axum::Json<Page<ChangeRequestDto>>> {
-    let vendor = vendor_of(&caller)?;
-    own_system(&state, &vendor, &system_id).await?;
     let after = page_token(query.token.as_deref())?;
-    let rows = state
-        .store
-        .change_requests_by_system(&system_id, after, super::PAGE_SIZE + 1)
-        .await?;
+    let rows =
+        vendor::by_system(&state.app, &caller, &system_id, after, super::PAGE_SIZE + 1).await?;
     let path = format!("systemuser/changerequest/vendor/bysystem/{system_id}");
     Ok(axum::Json(page(
         &state,
@@ -311,10 +211,6 @@ async fn vendor_by_system(
         |r| r.id,
         |r| to_dto(&state, r),
     )))
-}
-
-fn not_found(id: Uuid) -> ApiError {
-    RuleError::ChangeRequestNotFound { id: id.to_string() }.into()
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/changerequest/{id}", tag = "systemuser-changerequest",
@@ -355,20 +251,10 @@ async fn approve(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<bool>> {
-    answer_change_approve(&state, &caller, &party, &id).await?;
+    let party = resolve_org_party(&state, &party).await?;
+    let id = parse_id("id", &id)?;
+    changerequests::approve(&state.app, &caller, &party, id).await?;
     Ok(axum::Json(true))
-}
-
-/// Approves a change request in the party's name (`{party}` as in the route).
-pub(crate) async fn answer_change_approve(
-    state: &AppState,
-    caller: &Caller,
-    party: &str,
-    id: &str,
-) -> ApiResult<()> {
-    let party = resolve_org_party(state, party).await?;
-    let id = parse_id("id", id)?;
-    Ok(changerequests::approve(&state.app, caller, &party, id).await?)
 }
 
 #[utoipa::path(post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/reject", tag = "systemuser-changerequest", operation_id = "reject_change_request",
@@ -380,18 +266,8 @@ async fn reject(
     caller: Scoped<EndUserScope>,
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<bool>> {
-    answer_change_reject(&state, &caller, &party, &id).await?;
+    let party = resolve_org_party(&state, &party).await?;
+    let id = parse_id("id", &id)?;
+    changerequests::reject(&state.app, &caller, &party, id).await?;
     Ok(axum::Json(true))
-}
-
-/// Rejects a change request in the party's name (`{party}` as in the route).
-pub(crate) async fn answer_change_reject(
-    state: &AppState,
-    caller: &Caller,
-    party: &str,
-    id: &str,
-) -> ApiResult<()> {
-    let party = resolve_org_party(state, party).await?;
-    let id = parse_id("id", id)?;
-    Ok(changerequests::reject(&state.app, caller, &party, id).await?)
 }

@@ -5,27 +5,21 @@
 //! every vendor route checks ownership, statuses are stored, uniqueness is enforced by
 //! the database, and every change lands in an append-only history.
 
-pub(crate) mod access;
 pub(crate) mod approval;
 pub(crate) mod changerequests;
 pub(crate) mod clients;
-pub(crate) mod gate;
 mod history;
 pub(crate) mod requests;
 pub(crate) mod systemregister;
 pub(crate) mod systemusers;
 
 use serde::Serialize;
-use systembruker_domain::OrgNumber;
-use systembruker_domain::RuleError;
 use systembruker_domain::party::Party;
-use systembruker_storage::Actor;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult};
 
 pub use systemusers::SystemUserDto;
@@ -44,30 +38,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(history::routes())
 }
 
-/// Renders a rule's refusal (kept while call sites move to `?` on [`RuleError`]).
-pub(crate) fn auth_problem(problem: RuleError) -> ApiError {
-    problem.into()
-}
-
-/// The vendor a Maskinporten token was issued to (`consumer`), else AUTH-00023 (401).
-pub(crate) fn vendor_of(caller: &Caller) -> ApiResult<OrgNumber> {
-    Ok(systembruker_app::systemregister::vendor_of(caller)?)
-}
-
-/// Who makes a change, for the history.
-pub(crate) fn actor(caller: &Caller) -> Actor {
-    systembruker_app::systemregister::actor(caller)
-}
-
 /// `{party}` in a route: the party id (integer) as in the reference, or the party uuid.
 /// Only organisations own system users.
 pub(crate) async fn resolve_org_party(state: &AppState, text: &str) -> ApiResult<Party> {
     Ok(systembruker_app::systemusers::owner_party(&state.app, party_key(text)?).await?)
-}
-
-/// The organisation number of a party known to be an organisation.
-pub(crate) fn org_of(party: &Party) -> String {
-    systembruker_app::systemusers::org_of(party)
 }
 
 /// Unix milliseconds as RFC 3339, as the reference's `DateTime` fields.

@@ -6,8 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use systembruker_app as app;
 use systembruker_app::requests::NewRequest;
-use systembruker_domain::OrgNumber;
-use systembruker_domain::system::{AccessPackageRef, RegisteredSystem, Right};
+use systembruker_domain::system::{AccessPackageRef, Right};
 use systembruker_domain::systemuser::{RequestStatus, SystemUserType};
 use systembruker_storage::{RequestCreation, StoredRequest, SystemUserKey};
 use utoipa::ToSchema;
@@ -117,15 +116,6 @@ pub(crate) fn to_dto(state: &AppState, request: StoredRequest) -> RequestDto {
         user_may_escalate_but_not_approve: None,
         system_user_type: None,
     }
-}
-
-/// The vendor's own live system, else AUTH-00011 (also for another vendor's system).
-pub(crate) async fn own_system(
-    state: &AppState,
-    vendor: &OrgNumber,
-    system_id: &str,
-) -> ApiResult<RegisteredSystem> {
-    Ok(app::requests::own_system(&state.app, vendor, system_id).await?)
 }
 
 async fn create(

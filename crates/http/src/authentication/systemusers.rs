@@ -16,7 +16,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::gate::AccessGate;
 use super::requests::PageQuery;
 use super::{Page, page, page_token, parse_id, party_key, timestamp};
 use crate::AppState;
@@ -131,7 +130,7 @@ async fn list(
     kind: SystemUserType,
 ) -> ApiResult<axum::Json<Vec<SystemUserDto>>> {
     let party = party_key(party)?;
-    let users = app::systemusers::list(&state.app, &AccessGate(state), caller, party, kind).await?;
+    let users = app::systemusers::list(&state.app, caller, party, kind).await?;
     Ok(axum::Json(
         users.into_iter().map(SystemUserDto::internal).collect(),
     ))
@@ -180,7 +179,7 @@ async fn detail_of(
 ) -> ApiResult<(StoredSystemUser, Holdings)> {
     let party = party_key(party)?;
     let id = parse_id("systemUserId", id)?;
-    Ok(app::systemusers::detail(&state.app, &AccessGate(state), caller, party, id).await?)
+    Ok(app::systemusers::detail(&state.app, caller, party, id).await?)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/{party}/{systemUserId}/delegations", tag = "systemuser",
@@ -218,7 +217,7 @@ async fn delete_for_party(
 ) -> ApiResult<()> {
     let party = party_key(party)?;
     let id = parse_id("systemUserId", id)?;
-    Ok(app::systemusers::delete(&state.app, &AccessGate(state), caller, party, id).await?)
+    Ok(app::systemusers::delete(&state.app, caller, party, id).await?)
 }
 
 /// `POST systemuser/{party}/create` (end-user-driven creation).
@@ -254,10 +253,8 @@ async fn create_for_party(
     body: CreateSystemUserBody,
 ) -> ApiResult<SystemUserDto> {
     let party = party_key(party)?;
-    let gate = AccessGate(state);
     let user = app::systemusers::create(
         &state.app,
-        &gate,
         caller,
         party,
         &body.system_id,

@@ -8,7 +8,6 @@ mod scopes;
 mod token;
 mod verify;
 
-pub(crate) use scopes::{check_resource_scopes, register_resource_scope};
 pub use verify::PlatformTokens;
 
 use std::sync::Arc;

@@ -1,12 +1,12 @@
-//! The operator API for scopes and who may use them, and the resource registry's hooks
-//! that keep a resource's `MaskinportenScope` its owner's.
+//! The operator API for scopes and who may use them. The rules (scope names, owners, the
+//! resource registry's hooks) are `systembruker_app::scopes`.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use systembruker_app::scopes;
 use systembruker_domain::OrgNumber;
-use systembruker_token::ports::RegisteredScope;
-use systembruker_token::scopes::{PLATFORM_SCOPES, check_scope_name, is_reserved};
+use systembruker_token::scopes::PLATFORM_SCOPES;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -77,8 +77,8 @@ async fn register_scope(
 ) -> ApiResult<(StatusCode, axum::Json<ScopeResponse>)> {
     let owner =
         OrgNumber::parse(&request.owner_org).map_err(|e| ApiError::invalid_id("/owner_org", &e))?;
-    let scope =
-        register_owned_scope(&state, &request.name, owner, request.description.clone()).await?;
+    let description = request.description.clone();
+    let scope = scopes::register_owned_scope(&state.app, &request.name, owner, description).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(ScopeResponse {
@@ -123,6 +123,28 @@ async fn list_scopes(
     Ok(axum::Json(out))
 }
 
+/// Puts the consumer on (`grant`) or takes it off the scope's access list; the consumer,
+/// and whether the list changed.
+async fn change_access(
+    state: &AppState,
+    request: &ScopeAccessRequest,
+    grant: bool,
+) -> ApiResult<(OrgNumber, bool)> {
+    let consumer = access_target(state, request).await?;
+    let changed = if grant {
+        state
+            .store
+            .grant_scope_access(&request.scope, &consumer)
+            .await?
+    } else {
+        state
+            .store
+            .revoke_scope_access(&request.scope, &consumer)
+            .await?
+    };
+    Ok((consumer, changed))
+}
+
 async fn access_target(state: &AppState, request: &ScopeAccessRequest) -> ApiResult<OrgNumber> {
     let consumer = OrgNumber::parse(&request.consumer_org)
         .map_err(|e| ApiError::invalid_id("consumer_org", &e))?;
@@ -150,16 +172,12 @@ async fn grant_access(
     _caller: Scoped<AdminScope>,
     Json(request): Json<ScopeAccessRequest>,
 ) -> ApiResult<StatusCode> {
-    let consumer = access_target(&state, &request).await?;
-    if state
-        .store
-        .grant_scope_access(&request.scope, &consumer)
-        .await?
-    {
-        Ok(StatusCode::CREATED)
+    let (_, added) = change_access(&state, &request, true).await?;
+    Ok(if added {
+        StatusCode::CREATED
     } else {
-        Ok(StatusCode::OK)
-    }
+        StatusCode::OK
+    })
 }
 
 #[utoipa::path(delete, path = "/admin/api/v1/maskinporten/scopes/access", tag = "admin",
@@ -170,109 +188,12 @@ async fn revoke_access(
     _caller: Scoped<AdminScope>,
     Query(request): Query<ScopeAccessRequest>,
 ) -> ApiResult<StatusCode> {
-    let consumer = access_target(&state, &request).await?;
-    if state
-        .store
-        .revoke_scope_access(&request.scope, &consumer)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!(
+    let (consumer, removed) = change_access(&state, &request, false).await?;
+    if !removed {
+        return Err(ApiError::not_found(format!(
             "{consumer} is not on the access list of {}",
             request.scope
-        )))
+        )));
     }
-}
-
-/// Registers a scope for an owner (operator API, resource registry, demo). Platform names
-/// are refused; the same scope by another owner is a conflict.
-pub(crate) async fn register_owned_scope(
-    state: &AppState,
-    name: &str,
-    owner: OrgNumber,
-    description: Option<String>,
-) -> ApiResult<RegisteredScope> {
-    check_scope_name(name).map_err(|e| ApiError::invalid_field("MP-200", "/name", e))?;
-    if is_reserved(name) {
-        return Err(ApiError::invalid_field(
-            "MP-200",
-            "/name",
-            format!("{name} is a scope of the platform itself and cannot be registered"),
-        ));
-    }
-    Ok(state
-        .store
-        .register_scope(&RegisteredScope {
-            name: name.to_string(),
-            owner_org: owner,
-            description,
-            created_at: systembruker_storage::now_millis(),
-        })
-        .await?)
-}
-
-/// Every `MaskinportenScope` a resource names.
-fn resource_scopes(
-    resource: &systembruker_domain::resource::ServiceResource,
-) -> impl Iterator<Item = &str> {
-    resource
-        .resource_references
-        .iter()
-        .filter(|r| {
-            r.reference_type == systembruker_domain::resource::ReferenceType::MaskinportenScope
-        })
-        .map(|r| r.reference.as_str())
-}
-
-fn foreign_scope(scope: &str, owner: &str) -> ApiError {
-    ApiError::conflict(format!(
-        "the MaskinportenScope {scope} belongs to {owner}; a resource may name only its owner's scopes"
-    ))
-}
-
-/// The resource registry's check before a resource is stored: every `MaskinportenScope`
-/// it names must be its owner's (or still free). A scope of the platform itself
-/// (`systembruker:admin`, `altinn:authorization/authorize`, …) or one registered by
-/// another organisation is a 409, so no resource can pose as the owner of a scope it
-/// does not hold.
-pub(crate) async fn check_resource_scopes(
-    state: &AppState,
-    resource: &systembruker_domain::resource::ServiceResource,
-) -> ApiResult<()> {
-    let owner = resource.has_competent_authority.organization;
-    for scope in resource_scopes(resource) {
-        check_scope_name(scope)
-            .map_err(|e| ApiError::invalid_field("MP-200", "/resourceReferences", e))?;
-        if is_reserved(scope) {
-            return Err(foreign_scope(scope, "the platform"));
-        }
-        if let Some(registered) = state.store.registered_scope(scope).await?
-            && registered.owner_org != owner
-        {
-            return Err(foreign_scope(scope, "another organisation"));
-        }
-    }
-    Ok(())
-}
-
-/// The resource registry's hook: each `MaskinportenScope` a resource names is registered
-/// with the resource's owner ([`check_resource_scopes`] ran before it was stored).
-pub(crate) async fn register_resource_scope(
-    state: &AppState,
-    resource: &systembruker_domain::resource::ServiceResource,
-) -> ApiResult<()> {
-    let owner = resource.has_competent_authority.organization;
-    for scope in resource_scopes(resource) {
-        register_owned_scope(state, scope, owner, None)
-            .await
-            .map_err(|e| {
-                if e.status == StatusCode::CONFLICT {
-                    foreign_scope(scope, "another organisation")
-                } else {
-                    e
-                }
-            })?;
-    }
-    Ok(())
+    Ok(StatusCode::NO_CONTENT)
 }

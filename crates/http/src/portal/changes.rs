@@ -13,14 +13,13 @@ use uuid::Uuid;
 use super::extract::{CsrfForm, Viewer};
 use super::i18n::Texts;
 use super::names::{Grant, Names};
-use super::page::{Chrome, Failure, api_message_key, html, see_other};
+use super::page::{Chrome, Failure, error_param, error_text, html, see_other};
 use super::party::{acting_for, choose};
 use super::requests::{Missing, after_answer, missing_rights, status_message};
 use super::session::{Outcome, PendingAnswer, RequestKind};
 use super::{PortalState, with_query};
-use crate::authentication::changerequests::{answer_change_approve, answer_change_reject};
-use crate::problem::ApiError;
-use systembruker_app::changerequests;
+use systembruker_app::systemusers::{PartyKey, owner_party};
+use systembruker_app::{AppError, changerequests};
 
 const PAGE: &str = "/accessmanagement/ui/systemuser/changerequest";
 
@@ -88,9 +87,7 @@ async fn show(
         .as_deref()
         .and_then(|id| Uuid::parse_str(id.trim()).ok())
         .ok_or(Failure::BadLink)?;
-    let (request, user) = changerequests::for_reader(&state.app.app, &viewer.caller(), id)
-        .await
-        .map_err(ApiError::from)?;
+    let (request, user) = changerequests::for_reader(&state.app.app, &viewer.caller(), id).await?;
     let party = user.owner_party_uuid;
     let switched = viewer.party != Some(party);
     if switched {
@@ -137,9 +134,7 @@ async fn show(
     let open = status == RequestStatus::New;
     let access_manager = acting.standing.access_manager;
     let missing = if open {
-        let plan = changerequests::plan(&state.app.app, &request)
-            .await
-            .map_err(ApiError::from)?;
+        let plan = changerequests::plan(&state.app.app, &request).await?;
         missing_rights(
             state,
             &mut names,
@@ -176,10 +171,7 @@ async fn show(
         not_access_manager: open && !access_manager,
         missing,
         switched: switched.then(|| t.with("request.switched", "org", &acting.party.name)),
-        error: query
-            .error
-            .as_deref()
-            .map(|code| t.get(api_message_key(code)).to_string()),
+        error: query.error.as_deref().map(|code| error_text(t, code)),
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -198,23 +190,22 @@ pub(crate) async fn answer(
 ) -> Response {
     let result = async {
         let id = Uuid::parse_str(form.id.trim()).map_err(|_| Failure::BadForm)?;
-        let (_, user) = changerequests::for_reader(&state.app.app, &viewer.caller(), id)
-            .await
-            .map_err(ApiError::from)?;
-        let (key, id_text, caller) = (
-            user.owner_party_uuid.to_string(),
-            id.to_string(),
-            viewer.caller(),
-        );
+        let (_, user) = changerequests::for_reader(&state.app.app, &viewer.caller(), id).await?;
+        let (app, caller) = (&state.app.app, viewer.caller());
         let outcome = match action.as_str() {
-            "approve" => answer_change_approve(&state, &caller, &key, &id_text)
-                .await
-                .map(|()| Outcome::Approved),
-            "reject" => answer_change_reject(&state, &caller, &key, &id_text)
-                .await
-                .map(|()| Outcome::Rejected),
+            "approve" => Outcome::Approved,
+            "reject" => Outcome::Rejected,
             _ => return Err(Failure::NotFound),
         };
+        let outcome = async {
+            let party = owner_party(app, PartyKey::Uuid(user.owner_party_uuid)).await?;
+            match outcome {
+                Outcome::Approved => changerequests::approve(app, &caller, &party, id).await?,
+                _ => changerequests::reject(app, &caller, &party, id).await?,
+            }
+            Ok::<_, AppError>(outcome)
+        }
+        .await;
         Ok(match outcome {
             Ok(outcome) => {
                 let answer = PendingAnswer {
@@ -224,7 +215,10 @@ pub(crate) async fn answer(
                 };
                 after_answer(&state, &viewer, answer, false).await
             }
-            Err(e) => see_other(&with_query(PAGE, &[("id", &id_text), ("error", &e.code)])),
+            Err(e) => see_other(&with_query(
+                PAGE,
+                &[("id", &id.to_string()), ("error", error_param(&e))],
+            )),
         })
     }
     .await;

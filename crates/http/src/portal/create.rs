@@ -16,13 +16,11 @@ use systembruker_storage::SystemUserKey;
 use super::extract::{CsrfForm, Viewer};
 use super::i18n::Texts;
 use super::names::{Grant, Names, localized, spaced};
-use super::page::{Chrome, Failure, api_message_key, html, see_other};
+use super::page::{Chrome, Failure, error_param, error_text, html, see_other};
 use super::party::{Acting, acting};
 use super::requests::{Missing, missing_rights};
 use super::{OVERVIEW, PortalState, with_query};
-use crate::authentication::gate::AccessGate;
 use crate::authentication::systemregister::visible_summaries;
-use crate::problem::ApiError;
 
 const CREATE: &str = "/accessmanagement/ui/systemuser/create";
 
@@ -231,7 +229,7 @@ async fn confirm_page(
         grants,
         missing,
         existing,
-        error: error.map(|code| t.get(api_message_key(code)).to_string()),
+        error: error.map(|code| error_text(t, code)),
     };
     let status = if acting.standing.access_manager {
         StatusCode::OK
@@ -255,17 +253,17 @@ pub(crate) async fn create_post(
 ) -> Response {
     let result = async {
         let acting = acting(&state, &viewer).await?;
-        let (app, gate) = (&state.app.app, &AccessGate(&state));
+        let app = &state.app.app;
         let party = acting.key();
         let system = form.system.trim();
-        match app::systemusers::create(app, gate, &viewer.caller(), party, system, None).await {
+        match app::systemusers::create(app, &viewer.caller(), party, system, None).await {
             Ok(user) => Ok(see_other(&with_query(
                 OVERVIEW,
                 &[("new", &user.id.to_string())],
             ))),
             Err(e) => Ok(see_other(&with_query(
                 CREATE,
-                &[("system", system), ("error", &ApiError::from(e).code)],
+                &[("system", system), ("error", error_param(&e))],
             ))),
         }
     }

@@ -16,13 +16,10 @@ use super::clients::{ClientsSection, ListQuery, section};
 use super::extract::{CsrfForm, Viewer};
 use super::i18n::Texts;
 use super::names::{Grant, Names};
-use super::page::{Chrome, Failure, api_message_key, html, see_other};
+use super::page::{Chrome, Failure, error_param, error_text, html, see_other};
 use super::party::{Acting, acting};
 use super::{OVERVIEW, PortalState, with_query};
 use crate::authentication::SystemUserDto;
-use crate::authentication::clients::delete_agent_of;
-use crate::authentication::gate::AccessGate;
-use crate::problem::ApiError;
 use systembruker_app::clients::agent_clients;
 
 #[derive(Deserialize)]
@@ -90,9 +87,9 @@ async fn load(
     id: &str,
 ) -> Result<SystemUserDto, Failure> {
     let id = Uuid::parse_str(id.trim()).map_err(|_| Failure::NotFound)?;
-    let (app, gate) = (&state.app.app, &AccessGate(state));
+    let app = &state.app.app;
     let party = acting.key();
-    match app::systemusers::detail(app, gate, &viewer.caller(), party, id).await {
+    match app::systemusers::detail(app, &viewer.caller(), party, id).await {
         Ok((user, holdings)) => Ok(SystemUserDto::detailed(user, holdings)),
         Err(AppError::Rule(RuleError::SystemUserNotFound { .. })) => Err(Failure::NotFound),
         Err(e) => Err(e.into()),
@@ -159,9 +156,7 @@ async fn show(
         agent: kind == SystemUserType::Agent,
         clients,
         may_delete: acting.standing.access_manager,
-        error: error
-            .as_deref()
-            .map(|code| t.get(api_message_key(code)).to_string()),
+        error: error.as_deref().map(|code| error_text(t, code)),
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -240,22 +235,21 @@ pub(crate) async fn delete(
         let acting = acting(&state, &viewer).await?;
         let user = load(&state, &viewer, &acting, &id).await?;
         let caller = viewer.caller();
+        let app = &state.app.app;
         let deleted = match user.user_type {
-            SystemUserType::Agent => delete_agent_of(&state, &caller, &acting.party, user.id).await,
+            SystemUserType::Agent => {
+                app::clients::delete_agent(app, &caller, &acting.party, user.id).await
+            }
             SystemUserType::Standard => {
-                let party = acting.key();
-                let gate = AccessGate(&state);
-                app::systemusers::delete(&state.app.app, &gate, &caller, party, user.id)
-                    .await
-                    .map_err(ApiError::from)
+                app::systemusers::delete(app, &caller, acting.key(), user.id).await
             }
         };
         match deleted {
             Ok(()) => Ok(see_other(&with_query(OVERVIEW, &[("notice", "deleted")]))),
-            Err(e) if e.code == "AUTH-00015" => Err(Failure::NotFound),
+            Err(AppError::Rule(RuleError::SystemUserNotFound { .. })) => Err(Failure::NotFound),
             Err(e) => Ok(see_other(&with_query(
                 &detail_path(&user),
-                &[("error", &e.code)],
+                &[("error", error_param(&e))],
             ))),
         }
     }

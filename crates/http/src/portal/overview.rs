@@ -15,7 +15,6 @@ use super::names::Names;
 use super::page::{Chrome, Failure, html};
 use super::party::{Acting, acting};
 use super::{PortalState, with_query};
-use crate::authentication::gate::AccessGate;
 
 /// One system access in a list.
 struct UserRow {
@@ -93,9 +92,7 @@ async fn render(
             continue;
         }
         let party = acting.key();
-        let users =
-            app::systemusers::list(&state.app.app, &AccessGate(state), &caller, party, kind)
-                .await?;
+        let users = app::systemusers::list(&state.app.app, &caller, party, kind).await?;
         for user in users {
             let system = names.system(&user.system_id).await?;
             let vendor = match &system {
@@ -165,10 +162,10 @@ async fn pending_rows(
             t.get("overview.pending.agent"),
         ),
     ] {
-        let (app, gate) = (&state.app.app, &AccessGate(state));
+        let app = &state.app.app;
         let party = acting.key();
         let (_, requests) =
-            app::approval::pending(app, gate, &caller, party, &acting.org(), kind).await?;
+            app::approval::pending(app, &caller, party, &acting.org(), kind).await?;
         for request in requests {
             let id = request.id.to_string();
             let title = if request.integration_title.is_empty() {

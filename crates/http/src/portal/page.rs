@@ -170,14 +170,19 @@ impl From<ApiError> for Failure {
 
 impl From<AppError> for Failure {
     fn from(error: AppError) -> Self {
-        // Our own failures (storage, an HTTP-layer check's error) show the API's page.
+        // Our own failures (storage, a broken policy) show the server's page.
         let api = ApiError::from(error.clone());
-        if matches!(error, AppError::Passed(_)) || api.status.is_server_error() {
+        if api.status.is_server_error() {
             Self::Api(api)
         } else {
             Self::App(error)
         }
     }
+}
+
+/// A failure of ours (storage, stored data), not a refusal of what the person asked.
+pub(crate) fn is_fault(error: &AppError) -> bool {
+    ApiError::from(error.clone()).status.is_server_error()
 }
 
 impl From<StoreError> for Failure {
@@ -262,7 +267,7 @@ impl Failure {
             ),
             Self::Api(e) => (
                 t.get("error.refused.title"),
-                t.get(api_message_key(&e.code)).to_string(),
+                t.get(status_message_key(e.status)).to_string(),
                 Some(e.code.clone()),
             ),
             Self::App(e) => (
@@ -285,29 +290,30 @@ impl Failure {
     }
 }
 
-/// The catalogue key that explains an API problem code to a person.
-pub(crate) fn api_message_key(code: &str) -> &'static str {
-    match code {
-        "AUTH-00066" => "error.api.not_access_manager",
-        "AUTH-00010" | "AUTH-00030" => "error.api.request_not_found",
-        "AUTH-00013" | "AUTH-00061" => "error.api.already_answered",
-        "AUTH-00004" => "error.api.already_exists",
-        "AUTH-00015" => "error.api.system_user_not_found",
-        "AUTH-00011" => "error.api.system_not_found",
-        "AUTH-00014" | "AUTH-00016" | "AUTH-00018" | "AUTH-00019" | "AUTH-00020" | "AUTH-00053"
-        | "AUTH-00068" => "error.api.missing_rights",
-        "AUTH-00069" | "AUTH-00070" | "AUTH-00071" | "AUTH-00001" => "error.api.not_delegable",
-        "AUTH-00063" | "AUTH-00064" | "AUTH-00065" => "error.api.package_not_allowed",
-        "AUTH-00024" | "AUTH-00041" | "AUTH-00042" => "error.api.wrong_party",
-        "AUTH-00000" | "AUTH-00049" => "error.api.party_missing",
-        "AUTH-00036" => "error.api.agent_delete",
-        "AUTH-00079" => "error.api.not_a_client",
-        "AUTH-00080" => "error.api.client_lacks_packages",
-        "AUTH-00038" => "error.api.client_not_added",
-        "AUTH-00034" => "error.api.not_agent",
-        "STD-00004" => "error.not_found.text",
-        "STD-00429" => "error.api.too_many_requests",
+/// The text for a problem that is no rule's refusal (a rate limit, a missing thing),
+/// by its status.
+fn status_message_key(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "error.not_found.text",
+        StatusCode::TOO_MANY_REQUESTS => "error.api.too_many_requests",
         _ => "error.api.generic",
+    }
+}
+
+/// The `?error=` a form's redirect carries: the refusal's message key, so the page it
+/// lands on shows the same words (never an Altinn code read back out of a string).
+pub(crate) fn error_param(error: &AppError) -> &'static str {
+    error.message_key()
+}
+
+/// The words for `?error=`: a message key of the portal's error texts; anything else
+/// (an edited link) reads as the generic refusal.
+pub(crate) fn error_text(t: Texts, key: &str) -> String {
+    let text = t.get(key);
+    if key.starts_with("error.") && text != key {
+        text.to_string()
+    } else {
+        t.get("error.api.generic").to_string()
     }
 }
 
@@ -318,51 +324,74 @@ pub(crate) async fn not_found(visit: Visit) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use systembruker_domain::RuleError;
     use systembruker_domain::catalogue::Language;
 
     use super::*;
 
     #[test]
-    fn every_api_code_has_a_text() {
+    fn every_refusal_has_a_text() {
+        // The keys `RuleError::message_key` and `AppError::message_key` give.
+        for t in LANGUAGES.map(Texts::new) {
+            for key in [
+                "error.api.not_access_manager",
+                "error.api.request_not_found",
+                "error.api.already_answered",
+                "error.api.already_exists",
+                "error.api.system_user_not_found",
+                "error.api.system_not_found",
+                "error.api.missing_rights",
+                "error.api.not_delegable",
+                "error.api.package_not_allowed",
+                "error.api.wrong_party",
+                "error.api.party_missing",
+                "error.api.agent_delete",
+                "error.api.not_a_client",
+                "error.api.client_lacks_packages",
+                "error.api.client_not_added",
+                "error.api.not_agent",
+                "error.api.generic",
+                "error.not_found.text",
+            ] {
+                assert_ne!(t.get(key), key, "{key} has no text in {}", t.code());
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_travels_as_its_message_key_and_reads_as_its_text() {
         let t = Texts::new(Language::Nb);
-        for code in [
-            "AUTH-00066",
-            "AUTH-00010",
-            "AUTH-00030",
-            "AUTH-00013",
-            "AUTH-00061",
-            "AUTH-00004",
-            "AUTH-00015",
-            "AUTH-00011",
-            "AUTH-00014",
-            "AUTH-00016",
-            "AUTH-00018",
-            "AUTH-00019",
-            "AUTH-00020",
-            "AUTH-00053",
-            "AUTH-00068",
-            "AUTH-00069",
-            "AUTH-00070",
-            "AUTH-00071",
-            "AUTH-00001",
-            "AUTH-00063",
-            "AUTH-00064",
-            "AUTH-00065",
-            "AUTH-00024",
-            "AUTH-00041",
-            "AUTH-00042",
-            "AUTH-00000",
-            "AUTH-00049",
-            "AUTH-00036",
-            "AUTH-00079",
-            "AUTH-00080",
-            "AUTH-00038",
-            "AUTH-00034",
-            "STD-00004",
-            "X",
+        let refusal = AppError::from(RuleError::ClientNotAdded { client: "x".into() });
+        let key = error_param(&refusal);
+        assert_eq!(key, "error.api.client_not_added");
+        assert_eq!(error_text(t, key), t.get("error.api.client_not_added"));
+        let not_found = AppError::NotFound("gone".into());
+        assert_eq!(
+            error_text(t, error_param(&not_found)),
+            t.get("error.not_found.text")
+        );
+    }
+
+    #[test]
+    fn an_unknown_error_parameter_reads_as_the_generic_refusal() {
+        let t = Texts::new(Language::Nb);
+        let generic = t.get("error.api.generic");
+        assert_ne!(generic, "error.api.generic");
+        for param in ["AUTH-00080", "error.no.such.key", "common.delivered_by", ""] {
+            assert_eq!(error_text(t, param), generic, "{param}");
+        }
+    }
+
+    #[test]
+    fn a_problem_without_a_rule_reads_by_its_status() {
+        let t = Texts::new(Language::Nb);
+        for status in [
+            StatusCode::NOT_FOUND,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::BAD_REQUEST,
         ] {
-            let key = api_message_key(code);
-            assert_ne!(t.get(key), key, "{code} → {key} has no text");
+            let key = status_message_key(status);
+            assert_ne!(t.get(key), key, "{status} → {key} has no text");
         }
     }
 }

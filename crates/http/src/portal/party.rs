@@ -21,7 +21,7 @@ use super::names::org_number;
 use super::page::{Chrome, Failure, html, see_other};
 use super::{OVERVIEW, PARTY, PortalState, safe_goto, with_query};
 use crate::AppState;
-use crate::authentication::access::{Standing, standing};
+use systembruker_app::access::{Standing, standing};
 
 /// At most this many organisations reached through a key role are listed; any other
 /// is found by searching for its organisation number.
@@ -155,7 +155,7 @@ pub(crate) async fn acting_for(
     if party.org_number().is_none() {
         return Ok(None);
     }
-    let standing = standing(state, viewer.login.person_uuid, party.uuid).await?;
+    let standing = standing(&state.app, viewer.login.person_uuid, party.uuid).await?;
     Ok(standing.related.then_some(Acting { party, standing }))
 }
 

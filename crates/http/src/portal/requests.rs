@@ -17,14 +17,12 @@ use uuid::Uuid;
 use super::extract::{CsrfForm, Viewer};
 use super::i18n::Texts;
 use super::names::{Grant, Names};
-use super::page::{Chrome, Failure, api_message_key, html, see_other};
+use super::page::{Chrome, Failure, error_param, error_text, html, see_other};
 use super::party::{acting_for, choose};
 use super::session::{Outcome, PendingAnswer, RequestKind};
 use super::{OVERVIEW, PortalState, with_query};
-use crate::authentication::access::{Standing, delegation_failures};
-use crate::authentication::gate::AccessGate;
 use crate::authentication::requests::to_dto;
-use crate::problem::ApiError;
+use systembruker_app::access::{Standing, delegation_failures};
 
 /// Something the person lacks to approve, in plain words.
 pub(crate) struct Missing {
@@ -41,7 +39,7 @@ pub(crate) async fn missing_rights(
     resources: &[String],
     packages: &[String],
 ) -> Result<Vec<Missing>, Failure> {
-    let (_, failures) = delegation_failures(state, standing, resources, packages).await?;
+    let (_, failures) = delegation_failures(&state.app.app, standing, resources, packages).await?;
     let t = names.texts();
     let mut out = Vec::new();
     for failure in failures {
@@ -183,8 +181,7 @@ async fn show(
 ) -> Result<Response, Failure> {
     let t = viewer.t();
     let id = parse_uuid(query.id.as_deref()).ok_or(Failure::BadLink)?;
-    let gate = AccessGate(state);
-    let view = match app::approval::view(&state.app.app, &gate, &viewer.caller(), id, kind).await {
+    let view = match app::approval::view(&state.app.app, &viewer.caller(), id, kind).await {
         Ok(view) => view,
         Err(e) => return Err(view_failure(state, t, id, e).await),
     };
@@ -287,10 +284,7 @@ async fn show(
         escalated: open && !may_approve && dto.escalated && query.forwarded.is_none(),
         forwarded_now: open && dto.escalated && query.forwarded.is_some(),
         switched: switched.then(|| t.with("request.switched", "org", &acting.party.name)),
-        error: query
-            .error
-            .as_deref()
-            .map(|code| t.get(api_message_key(code)).to_string()),
+        error: query.error.as_deref().map(|code| error_text(t, code)),
         from,
         own_org_hint,
     };
@@ -366,7 +360,7 @@ async fn answer(
         }
         see_other(&with_query(page_path(kind), &pairs))
     };
-    let (app, gate) = (&state.app.app, &AccessGate(state));
+    let app = &state.app.app;
     let request = app::requests::live_request(app, id, kind).await?;
     let org = OrgNumber::parse(&request.party_org).map_err(|_| Failure::NotFound)?;
     let party = state
@@ -381,13 +375,13 @@ async fn answer(
         kind,
     };
     let outcome = match action {
-        "approve" => app::approval::approve(app, gate, &caller, target)
+        "approve" => app::approval::approve(app, &caller, target)
             .await
             .map(|()| Outcome::Approved),
-        "reject" => app::approval::reject(app, gate, &caller, target)
+        "reject" => app::approval::reject(app, &caller, target)
             .await
             .map(|()| Outcome::Rejected),
-        "escalate" => match app::approval::escalate(app, gate, &caller, target).await {
+        "escalate" => match app::approval::escalate(app, &caller, target).await {
             Ok(true) => Ok(Outcome::Escalated),
             Ok(false) => return Err(Failure::NoAccess(Some(party.name))),
             Err(e) => Err(e),
@@ -404,6 +398,6 @@ async fn answer(
             let answer = PendingAnswer { kind, id, outcome };
             Ok(after_answer(state, viewer, answer, from.is_some()).await)
         }
-        Err(e) => Ok(back(("error", &ApiError::from(e).code))),
+        Err(e) => Ok(back(("error", error_param(&e)))),
     }
 }

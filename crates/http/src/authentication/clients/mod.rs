@@ -16,20 +16,15 @@
 mod party;
 mod vendor;
 
-pub(crate) use party::{add_firm_itself, delete_agent_of, remove_firm_itself};
-
 use serde::Serialize;
 use systembruker_storage::{ClientCandidate, DelegatedClient};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
-use super::access::{Action, Need, access_manager, catalogue_mismatch, require};
 use super::systemusers::SystemUserDto;
-use super::{actor, org_of, parse_id, resolve_org_party};
+use super::{parse_id, party_key, resolve_org_party};
 use crate::AppState;
-use crate::auth::Caller;
-use crate::problem::ApiResult;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -65,19 +60,4 @@ impl ClientDto {
             client_organization_name: client.name.clone(),
         }
     }
-}
-
-/// The PDP must let the logged-in user read or change the firm's clients
-/// (`altinn_client_administration`; 403 otherwise).
-pub(crate) async fn client_administrator(
-    state: &AppState,
-    caller: &Caller,
-    firm: Uuid,
-    action: Action,
-) -> ApiResult<()> {
-    let need = match action {
-        Action::Read => Need::ReadClients,
-        Action::Write => Need::ManageClients,
-    };
-    require(state, caller, firm, need).await.map(|_| ())
 }

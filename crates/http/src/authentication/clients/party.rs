@@ -4,10 +4,10 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use systembruker_domain::RuleError;
-use systembruker_domain::clients::plan_self;
+use systembruker_app::access::Action;
+use systembruker_app::clients;
 use systembruker_domain::party::Party;
-use systembruker_storage::{DelegatedClient, NewClientDelegation, StoredSystemUser};
+use systembruker_storage::{DelegatedClient, StoredSystemUser};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,8 +18,7 @@ use crate::AppState;
 use crate::auth::{Caller, EndUserScope, Scoped};
 use crate::problem::{ApiError, ApiResult, ValidationError};
 use systembruker_app::clients::{
-    add_clients, agent_clients, available_clients, clients_providing, owned_agent, plan_for,
-    remove_client, self_possible,
+    add_client, agent_clients, available_clients, clients_providing, owned_agent, remove_client,
 };
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -50,16 +49,14 @@ pub struct PartyClientDto {
     pub packages: Vec<String>,
 }
 
-/// The firm (`{party}`) and the caller's client-administrator standing in it.
+/// The firm (`{party}`), for a user who is its client administrator.
 async fn firm_for_client_admin(
     state: &AppState,
     caller: &Caller,
     party: &str,
     action: Action,
 ) -> ApiResult<Party> {
-    let firm = resolve_org_party(state, party).await?;
-    client_administrator(state, caller, firm.uuid, action).await?;
-    Ok(firm)
+    Ok(clients::firm_for_client_admin(&state.app, caller, party_key(party)?, action).await?)
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/agent/{party}/clients", tag = "systemuser-clients",
@@ -187,8 +184,7 @@ async fn add_for_party(
     let firm = firm_for_client_admin(&state, &caller, &party, Action::Write).await?;
     let agent = owned_agent(&state.app, &firm, parse_id("systemUserId", &id)?).await?;
     let client = client_param(query.client.as_deref())?;
-    let plan = plan_for(&state.app, &agent, client).await?;
-    add_clients(&state.app, &caller, &agent, std::slice::from_ref(&plan)).await?;
+    add_client(&state.app, &caller, &agent, client).await?;
     let delegated = agent_clients(&state.app, agent.id).await?;
     Ok(axum::Json(
         delegated
@@ -237,31 +233,8 @@ async fn delete_agent(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, axum::Json<i32>)> {
     let firm = resolve_org_party(&state, &party).await?;
-    delete_agent_of(&state, &caller, &firm, parse_id("systemUserId", &id)?).await?;
+    clients::delete_agent(&state.app, &caller, &firm, parse_id("systemUserId", &id)?).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(1)))
-}
-
-/// The access manager deletes the firm's agent system user. Every client delegation
-/// goes with it (a trigger of the soft delete), and each removal lands in the history.
-pub(crate) async fn delete_agent_of(
-    state: &AppState,
-    caller: &Caller,
-    firm: &Party,
-    agent_id: Uuid,
-) -> ApiResult<()> {
-    access_manager(state, caller, firm.uuid).await?;
-    let agent = owned_agent(&state.app, firm, agent_id).await?;
-    if !state
-        .store
-        .delete_system_user(agent.id, &actor(caller))
-        .await?
-    {
-        return Err(RuleError::SystemUserNotFound {
-            id: agent.id.to_string(),
-        }
-        .into());
-    }
-    Ok(())
 }
 
 /// Whether the firm itself is a "client" of its agent, and whether it may be.
@@ -276,47 +249,14 @@ pub struct SelfDelegationDto {
     pub possible: bool,
 }
 
-pub(crate) async fn self_dto(
-    state: &AppState,
-    agent: &StoredSystemUser,
-) -> ApiResult<SelfDelegationDto> {
-    let possible = self_possible(&state.app, agent)?;
-    let delegated = agent_clients(&state.app, agent.id)
-        .await?
-        .iter()
-        .any(|c| c.client == agent.owner_party_uuid);
+async fn self_dto(state: &AppState, agent: &StoredSystemUser) -> ApiResult<SelfDelegationDto> {
+    let status = clients::self_status(&state.app, agent).await?;
     Ok(SelfDelegationDto {
         agent_system_user_id: agent.id,
         party_uuid: agent.owner_party_uuid,
-        delegated,
-        possible,
+        delegated: status.delegated,
+        possible: status.possible,
     })
-}
-
-/// The user must be able to delegate each of the firm's own packages: giving them to
-/// the firm's agent is a delegation like any other (AUTH-00053 otherwise).
-fn check_can_delegate_own(
-    state: &AppState,
-    standing: &crate::authentication::access::Standing,
-    packages: &[String],
-) -> ApiResult<()> {
-    for code in packages {
-        let check = systembruker_domain::catalogue::can_delegate(
-            state.catalogue,
-            standing.user,
-            standing.party,
-            code,
-            &standing.facts,
-        )
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        if !check.result {
-            return Err(RuleError::MayNotDelegatePackage {
-                package: code.clone(),
-            }
-            .into());
-        }
-    }
-    Ok(())
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/systemuser/agent/{party}/{systemUserId}/self", tag = "systemuser-clients",
@@ -344,44 +284,9 @@ async fn add_self(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<SelfDelegationDto>> {
     let firm = resolve_org_party(&state, &party).await?;
-    let agent = add_firm_itself(&state, &caller, &firm, parse_id("systemUserId", &id)?).await?;
+    let id = parse_id("systemUserId", &id)?;
+    let agent = clients::add_firm_itself(&state.app, &caller, &firm, id).await?;
     Ok(axum::Json(self_dto(&state, &agent).await?))
-}
-
-/// The firm adds itself to its own agent ("self"): the access manager gives the firm's
-/// own packages, which must all be assignable (AUTH-00064) and delegable by the user
-/// (AUTH-00053). Returns the agent.
-pub(crate) async fn add_firm_itself(
-    state: &AppState,
-    caller: &Caller,
-    firm: &Party,
-    agent_id: Uuid,
-) -> ApiResult<StoredSystemUser> {
-    let standing = access_manager(state, caller, firm.uuid).await?;
-    let agent = owned_agent(&state.app, firm, agent_id).await?;
-    let packages = plan_self(state.catalogue, &agent.access_packages)
-        .map_err(catalogue_mismatch)?
-        .ok_or(RuleError::ClientIsTheFirm)?;
-    check_can_delegate_own(state, &standing, &agent.access_packages)?;
-    let plan = NewClientDelegation {
-        client: firm.uuid,
-        packages,
-    };
-    add_clients(&state.app, caller, &agent, &[plan]).await?;
-    Ok(agent)
-}
-
-/// The access manager takes the firm off its own agent. Returns the agent.
-pub(crate) async fn remove_firm_itself(
-    state: &AppState,
-    caller: &Caller,
-    firm: &Party,
-    agent_id: Uuid,
-) -> ApiResult<StoredSystemUser> {
-    access_manager(state, caller, firm.uuid).await?;
-    let agent = owned_agent(&state.app, firm, agent_id).await?;
-    remove_client(&state.app, caller, &agent, firm.uuid).await?;
-    Ok(agent)
 }
 
 #[utoipa::path(delete, path = "/authentication/api/v1/systemuser/agent/{party}/{systemUserId}/self", tag = "systemuser-clients",
@@ -395,6 +300,7 @@ async fn remove_self(
     Path((party, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<SelfDelegationDto>> {
     let firm = resolve_org_party(&state, &party).await?;
-    let agent = remove_firm_itself(&state, &caller, &firm, parse_id("systemUserId", &id)?).await?;
+    let id = parse_id("systemUserId", &id)?;
+    let agent = clients::remove_firm_itself(&state.app, &caller, &firm, id).await?;
     Ok(axum::Json(self_dto(&state, &agent).await?))
 }

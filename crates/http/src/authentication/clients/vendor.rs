@@ -3,8 +3,9 @@
 
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
-use systembruker_domain::RuleError;
-use systembruker_domain::systemuser::SystemUserType;
+use systembruker_app::access::Action;
+use systembruker_app::clients::{self, AgentRefusal};
+use systembruker_domain::system::AccessPackageRef;
 use systembruker_storage::StoredSystemUser;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,10 +17,7 @@ use super::*;
 use crate::AppState;
 use crate::auth::{Caller, ClientDelegationRead, ClientDelegationWrite, Scoped};
 use crate::problem::{ApiError, ApiResult, ValidationError};
-use systembruker_app::clients::{
-    add_clients, agent_clients, available_clients, from_agents_vendor, plan_for, remove_client,
-    require_vendor,
-};
+use systembruker_app::clients::{add_client, agent_clients, available_clients, remove_client};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -52,26 +50,16 @@ async fn vendor_agent(
         .filter(|a| !a.is_empty())
         .ok_or_else(|| unknown_agent("add ?agent=<system user id>"))?;
     let id = Uuid::parse_str(id).map_err(|_| unknown_agent("agent is not a uuid"))?;
-    let user = state
-        .store
-        .system_user(id)
-        .await?
-        .filter(|u| !u.is_deleted)
-        .ok_or_else(|| unknown_agent("no system user with this id"))?;
-    require_vendor(caller)?;
-    if !from_agents_vendor(&state.app, caller, &user).await? {
-        return Err(unknown_agent("no system user with this id"));
-    }
-    if user.user_type != SystemUserType::Agent {
-        return Err(ApiError::validation(vec![ValidationError {
+    match clients::vendor_agent(&state.app, caller, id, action).await? {
+        Ok(user) => Ok(user),
+        Err(AgentRefusal::Unknown) => Err(unknown_agent("no system user with this id")),
+        Err(AgentRefusal::NotAnAgent) => Err(ApiError::validation(vec![ValidationError {
             code: "AUTH.VLD-00015".into(),
             title: "The system user is not an agent system user".into(),
             paths: vec!["?agent".into()],
             detail: None,
-        }]));
+        }])),
     }
-    client_administrator(state, caller, user.owner_party_uuid, action).await?;
-    Ok(user)
 }
 
 /// `?party=` on the vendor's agent list: the firm's organisation number.
@@ -109,34 +97,16 @@ async fn vendor_agents(
         })?;
     let org = systembruker_domain::OrgNumber::parse(org)
         .map_err(|e| ApiError::invalid_id("party", &e))?;
-    let firm =
-        state
-            .store
-            .organization(&org)
-            .await?
-            .ok_or_else(|| RuleError::PartyNotInRegister {
-                org: org.to_string(),
-            })?;
-    require_vendor(&caller)?;
-    client_administrator(&state, &caller, firm.uuid, Action::Read).await?;
-    let mut agents = Vec::new();
-    for user in state
-        .store
-        .system_users_of(&org_of(&firm), SystemUserType::Agent)
+    let agents = clients::vendor_agents(&state.app, &caller, &org)
         .await?
-    {
-        if from_agents_vendor(&state.app, &caller, &user).await? {
+        .into_iter()
+        .map(|user| {
             let packages = user.access_packages.clone();
             let mut dto = SystemUserDto::external(user);
-            dto.access_packages = Some(
-                packages
-                    .iter()
-                    .map(|code| systembruker_domain::system::AccessPackageRef::new(code))
-                    .collect(),
-            );
-            agents.push(dto);
-        }
-    }
+            dto.access_packages = Some(packages.iter().map(|c| AccessPackageRef::new(c)).collect());
+            dto
+        })
+        .collect();
     Ok(axum::Json(agents))
 }
 
@@ -155,14 +125,17 @@ pub struct SystemUserInformation {
     pub system_user_owner_org: String,
 }
 
-fn client_list(agent: &StoredSystemUser, data: Vec<ClientDto>) -> ClientListDto {
-    ClientListDto {
+fn client_list(
+    agent: &StoredSystemUser,
+    data: impl Iterator<Item = ClientDto>,
+) -> axum::Json<ClientListDto> {
+    axum::Json(ClientListDto {
         system_user_information: SystemUserInformation {
             system_user_id: agent.id,
             system_user_owner_org: agent.owner_org.clone(),
         },
-        data,
-    }
+        data: data.collect(),
+    })
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/enduser/systemuser/clients/available", tag = "systemuser-clients",
@@ -175,9 +148,11 @@ async fn vendor_available(
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<ClientListDto>> {
     let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Read).await?;
-    let clients = available_clients(&state.app, &agent).await?;
-    let data = clients.iter().map(ClientDto::from_candidate).collect();
-    Ok(axum::Json(client_list(&agent, data)))
+    let data = available_clients(&state.app, &agent).await?;
+    Ok(client_list(
+        &agent,
+        data.iter().map(ClientDto::from_candidate),
+    ))
 }
 
 #[utoipa::path(get, path = "/authentication/api/v1/enduser/systemuser/clients", tag = "systemuser-clients",
@@ -190,9 +165,11 @@ async fn vendor_delegated(
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<ClientListDto>> {
     let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Read).await?;
-    let clients = agent_clients(&state.app, agent.id).await?;
-    let data = clients.iter().map(ClientDto::from_delegated).collect();
-    Ok(axum::Json(client_list(&agent, data)))
+    let data = agent_clients(&state.app, agent.id).await?;
+    Ok(client_list(
+        &agent,
+        data.iter().map(ClientDto::from_delegated),
+    ))
 }
 
 /// What the vendor API answers on add and remove.
@@ -201,6 +178,33 @@ async fn vendor_delegated(
 pub struct AgentClientDto {
     pub agent: Uuid,
     pub client: Uuid,
+}
+
+/// What the vendor does with a client of the agent.
+enum Change {
+    Add,
+    Remove,
+}
+
+/// Adds or removes the client `?client=` of the agent `?agent=`.
+async fn change_client(
+    state: &AppState,
+    caller: &Caller,
+    query: &VendorClientQuery,
+    change: Change,
+) -> ApiResult<axum::Json<AgentClientDto>> {
+    let agent = vendor_agent(state, caller, query.agent.as_deref(), Action::Write).await?;
+    let client = client_param(query.client.as_deref())?;
+    match change {
+        Change::Add => add_client(&state.app, caller, &agent, client)
+            .await
+            .map(|_| ())?,
+        Change::Remove => remove_client(&state.app, caller, &agent, client).await?,
+    }
+    Ok(axum::Json(AgentClientDto {
+        agent: agent.id,
+        client,
+    }))
 }
 
 #[utoipa::path(post, path = "/authentication/api/v1/enduser/systemuser/clients", tag = "systemuser-clients",
@@ -212,14 +216,7 @@ async fn vendor_add(
     caller: Scoped<ClientDelegationWrite>,
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<AgentClientDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Write).await?;
-    let client = client_param(query.client.as_deref())?;
-    let plan = plan_for(&state.app, &agent, client).await?;
-    add_clients(&state.app, &caller, &agent, &[plan]).await?;
-    Ok(axum::Json(AgentClientDto {
-        agent: agent.id,
-        client,
-    }))
+    change_client(&state, &caller, &query, Change::Add).await
 }
 
 #[utoipa::path(delete, path = "/authentication/api/v1/enduser/systemuser/clients", tag = "systemuser-clients",
@@ -231,11 +228,5 @@ async fn vendor_remove(
     caller: Scoped<ClientDelegationWrite>,
     Query(query): Query<VendorClientQuery>,
 ) -> ApiResult<axum::Json<AgentClientDto>> {
-    let agent = vendor_agent(&state, &caller, query.agent.as_deref(), Action::Write).await?;
-    let client = client_param(query.client.as_deref())?;
-    remove_client(&state.app, &caller, &agent, client).await?;
-    Ok(axum::Json(AgentClientDto {
-        agent: agent.id,
-        client,
-    }))
+    change_client(&state, &caller, &query, Change::Remove).await
 }

@@ -68,7 +68,7 @@ pub(crate) async fn section(
 ) -> Result<ClientsSection, Failure> {
     let t = viewer.t();
     let user = owned_agent(&state.app.app, &acting.party, agent_id).await?;
-    let client_admin = is_client_admin(state, viewer, acting.party.uuid).await?;
+    let client_admin = acting.standing.client_administrator;
     let access_manager = acting.standing.access_manager;
     let firm = acting.party.uuid;
     let delegated = if client_admin || access_manager {

@@ -3,7 +3,7 @@
 //! with a search and pages; the "add clients" page lists the firm's clients that provide
 //! every package, to add or remove one at a time or all that match a search at once.
 //!
-//! Every rule is the client-delegation API's (`crate::authentication::clients`): only a
+//! Every rule is the client-delegation API's (`systembruker_app::clients`): only a
 //! client administrator (package `klientadministrator`) sees and changes clients, only an
 //! access manager adds or removes the firm itself. A firm may have 20,000 clients, so
 //! search and paging run on the server and a page never renders more than [`PAGE_SIZE`]
@@ -24,7 +24,6 @@ pub(crate) use single::{add_post, remove_post, self_post};
 
 use std::collections::HashSet;
 
-use axum::http::StatusCode;
 use serde::Deserialize;
 use systembruker_storage::StoredSystemUser;
 use uuid::Uuid;
@@ -32,11 +31,9 @@ use uuid::Uuid;
 use super::extract::{CsrfForm, CsrfJson, Viewer};
 use super::i18n::Texts;
 use super::names::{Names, spaced};
-use super::page::{Chrome, Failure, api_message_key, html, see_other};
+use super::page::{Chrome, Failure, error_param, error_text, html, see_other};
 use super::party::{Acting, acting};
 use super::{PortalState, with_query};
-use crate::authentication::access::Action;
-use crate::authentication::clients::client_administrator;
 use systembruker_app::AppError;
 use systembruker_app::clients::{agent_clients, owned_agent};
 use systembruker_domain::RuleError;
@@ -70,7 +67,7 @@ pub(crate) struct ListQuery {
     pub done: Option<String>,
     /// The client it was done to.
     pub client: Option<String>,
-    /// An API problem code to explain.
+    /// The message key of a refusal to explain.
     pub error: Option<String>,
 }
 
@@ -280,25 +277,13 @@ async fn open_agent(state: &PortalState, viewer: &Viewer, id: &str) -> Result<Ag
         }
         Err(e) => return Err(e.into()),
     };
-    let client_admin = is_client_admin(state, viewer, acting.party.uuid).await?;
+    // The same PDP decision the client API asks (`write` on altinn_client_administration).
+    let client_admin = acting.standing.client_administrator;
     Ok(Agent {
         acting,
         user,
         client_admin,
     })
-}
-
-/// The API's client-administrator check as a yes or no.
-async fn is_client_admin(
-    state: &PortalState,
-    viewer: &Viewer,
-    firm: Uuid,
-) -> Result<bool, Failure> {
-    match client_administrator(state, &viewer.caller(), firm, Action::Write).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.status == StatusCode::FORBIDDEN => Ok(false),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// The clients the agent has now.
@@ -342,7 +327,7 @@ async fn feedback(
         _ => None,
     };
     let error = query.error.as_deref().map(|code| {
-        let reason = t.get(api_message_key(code));
+        let reason = &error_text(t, code);
         match &name {
             Some(name) => t.with2("clients.failed_for", ("name", name), ("reason", reason)),
             None => reason.to_string(),

@@ -5,10 +5,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::super::page::is_fault;
 use super::*;
-use crate::authentication::clients::{add_firm_itself, remove_firm_itself};
-use crate::problem::ApiError;
-use systembruker_app::clients::{add_clients, plan_for, remove_client};
+use systembruker_app::clients::{add_client, add_firm_itself, remove_client, remove_firm_itself};
 
 // ----- adding and removing one client -----
 
@@ -32,7 +31,7 @@ impl ClientForm {
     }
 
     /// Back to the page the form was on, with the outcome for the notice.
-    fn answer(&self, agent: Uuid, done: &str, outcome: Result<(), ApiError>) -> Response {
+    fn answer(&self, agent: Uuid, done: &str, outcome: Result<(), AppError>) -> Response {
         let path = if self.from == "details" {
             details_path(agent)
         } else {
@@ -40,7 +39,7 @@ impl ClientForm {
         };
         let outcome = match &outcome {
             Ok(()) => ("done", done),
-            Err(e) => ("error", e.code.as_str()),
+            Err(e) => ("error", error_param(e)),
         };
         let mut pairs = vec![outcome, ("client", self.client.trim())];
         for (name, value) in [
@@ -57,9 +56,9 @@ impl ClientForm {
 }
 
 /// A server fault is a page of its own; a refusal is explained next to the list.
-fn refusal_or_fault(outcome: Result<(), ApiError>) -> Result<Result<(), ApiError>, Failure> {
+fn refusal_or_fault(outcome: Result<(), AppError>) -> Result<Result<(), AppError>, Failure> {
     match outcome {
-        Err(e) if e.status.is_server_error() => Err(Failure::Api(e)),
+        Err(e) if is_fault(&e) => Err(e.into()),
         other => Ok(other),
     }
 }
@@ -75,13 +74,9 @@ pub(crate) async fn add_post(
         let agent = open_agent(&state, &viewer, &id).await?;
         agent.require_client_admin()?;
         let client = form.client()?;
-        let outcome = match plan_for(&state.app.app, &agent.user, client).await {
-            Ok(plan) => add_clients(&state.app.app, &viewer.caller(), &agent.user, &[plan])
-                .await
-                .map(|_| ()),
-            Err(e) => Err(e),
-        };
-        let outcome = outcome.map_err(ApiError::from);
+        let outcome = add_client(&state.app.app, &viewer.caller(), &agent.user, client)
+            .await
+            .map(|_| ());
         Ok(form.answer(agent.user.id, "added", refusal_or_fault(outcome)?))
     }
     .await;
@@ -101,14 +96,12 @@ pub(crate) async fn remove_post(
         let client = form.client()?;
         let caller = viewer.caller();
         let outcome = if client == agent.acting.party.uuid {
-            remove_firm_itself(&state, &caller, &agent.acting.party, agent.user.id)
+            remove_firm_itself(&state.app.app, &caller, &agent.acting.party, agent.user.id)
                 .await
                 .map(|_| ())
         } else {
             agent.require_client_admin()?;
-            remove_client(&state.app.app, &caller, &agent.user, client)
-                .await
-                .map_err(ApiError::from)
+            remove_client(&state.app.app, &caller, &agent.user, client).await
         };
         Ok(form.answer(agent.user.id, "removed", refusal_or_fault(outcome)?))
     }
@@ -136,23 +129,22 @@ pub(crate) async fn self_post(
         let (done, outcome) = match form.action.as_str() {
             "add" => (
                 "self_added",
-                add_firm_itself(&state, &caller, &acting.party, id).await,
+                add_firm_itself(&state.app.app, &caller, &acting.party, id).await,
             ),
             "remove" => (
                 "self_removed",
-                remove_firm_itself(&state, &caller, &acting.party, id).await,
+                remove_firm_itself(&state.app.app, &caller, &acting.party, id).await,
             ),
             _ => return Err(Failure::BadForm),
         };
         let pairs = match outcome {
-            Ok(_) => [("done", done.to_string())],
-            Err(e) if e.code == "AUTH-00015" => return Err(Failure::NotFound),
-            Err(e) if e.status.is_server_error() => return Err(Failure::Api(e)),
-            Err(e) => [("error", e.code)],
+            Ok(_) => [("done", done)],
+            Err(AppError::Rule(RuleError::SystemUserNotFound { .. })) => {
+                return Err(Failure::NotFound);
+            }
+            Err(e) if is_fault(&e) => return Err(e.into()),
+            Err(e) => [("error", error_param(&e))],
         };
-        let pairs = pairs
-            .each_ref()
-            .map(|(name, value)| (*name, value.as_str()));
         Ok(see_other(&format!(
             "{}#notice",
             with_query(&details_path(id), &pairs)

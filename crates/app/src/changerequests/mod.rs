@@ -1,25 +1,21 @@
 //! Change requests for standard system users: what the owner's access manager sees and
 //! answers. Unlike the reference, the party that answers must own the system user, and
-//! approving runs the delegation check on what would be added.
+//! approving runs the delegation check on what would be added. The vendor's side (asking
+//! for a change, looking requests up) is [`vendor`].
+
+pub mod vendor;
 
 use systembruker_domain::RuleError;
 use systembruker_domain::party::Party;
 use systembruker_domain::system::{AccessPackageRef, Right};
 use systembruker_domain::systemuser::{ChangeDiff, ChangeInput, RequestStatus, change_diff};
-use systembruker_storage::{Actor, GrantChanges, StoredChangeRequest, StoredSystemUser};
+use systembruker_storage::{GrantChanges, StoredChangeRequest, StoredSystemUser};
 use uuid::Uuid;
 
 use crate::access::{Need, access_manager, delegation_check, require};
+use crate::caller::actor;
+use crate::lifecycle::{self, Record, Transition};
 use crate::{App, AppResult, Caller};
-
-/// Who makes a change, for the history.
-pub fn actor(caller: &Caller) -> Actor {
-    Actor {
-        name: caller.audit_name(),
-        org: caller.consumer_org.map(|o| o.to_string()),
-        client_id: caller.client_id.clone(),
-    }
-}
 
 /// The status a reader sees: a `New` request older than the timeout has timed out.
 pub fn effective_status(app: &App, request: &StoredChangeRequest) -> RequestStatus {
@@ -137,12 +133,12 @@ pub async fn plan(app: &App, request: &StoredChangeRequest) -> AppResult<ChangeD
 pub async fn approve(app: &App, caller: &Caller, party: &Party, id: Uuid) -> AppResult<()> {
     let standing = access_manager(app, caller, party.uuid).await?;
     let request = for_party(app, party, id).await?;
-    if request.status != RequestStatus::New {
-        return Err(RuleError::ChangeRequestNotNew {
-            status: request.status,
-        }
-        .into());
-    }
+    lifecycle::check(
+        Record::ChangeRequest,
+        request.status,
+        Transition::Accept,
+        lifecycle::Party::EndUser,
+    )?;
     let diff = plan(app, &request).await?;
     // Only what is added needs the approver's delegation check.
     let add = delegation_check(app, &standing, &diff.add_rights, &diff.add_packages).await?;
@@ -165,6 +161,12 @@ pub async fn approve(app: &App, caller: &Caller, party: &Party, id: Uuid) -> App
 pub async fn reject(app: &App, caller: &Caller, party: &Party, id: Uuid) -> AppResult<()> {
     access_manager(app, caller, party.uuid).await?;
     let request = for_party(app, party, id).await?;
+    lifecycle::check(
+        Record::ChangeRequest,
+        request.status,
+        Transition::Reject,
+        lifecycle::Party::EndUser,
+    )?;
     if !app
         .store
         .close_change_request(request.id, RequestStatus::Rejected, &actor(caller))
