@@ -1,15 +1,19 @@
 //! The policy decision point's HTTP API (docs/authorization.md#the-pdp):
-//! `POST /authorization/api/v1/authorize`, a thin adapter over the context handler in
-//! `systembruker_app::pdp` (parse the XACML JSON, check its size, decide, answer).
+//! `POST /authorization/api/v1/authorize` (XACML JSON) and the reference's internal
+//! `POST /authorization/api/v1/decision` (XACML JSON or XML, answered in the same form),
+//! thin adapters over the context handler in `systembruker_app::pdp` (parse the
+//! request, check its size, decide, answer).
 
-use axum::extract::State;
-use systembruker_xacml::{Request, to_json};
+use axum::extract::{FromRequest, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use systembruker_xacml::{DecisionResult, Request, to_json, to_xml};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{AuthorizeScope, Scoped};
-use crate::extract::JsonBody;
+use crate::extract::{Body, JsonBody, body_problem};
 use crate::problem::{ApiError, ApiResult};
 
 pub use systembruker_app::pdp::{
@@ -17,7 +21,9 @@ pub use systembruker_app::pdp::{
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(authorize))
+    OpenApiRouter::new()
+        .routes(routes!(authorize))
+        .routes(routes!(decision))
 }
 
 /// Most bytes of `IncludeInResult` attributes the results of one request may repeat.
@@ -71,7 +77,122 @@ async fn authorize(
             format!("the decision request is not valid: {e}"),
         )
     })?;
-    check_decision_count(&request, state.config.pdp_max_decisions)?;
-    let results = state.pdp.authorize(&request).await;
+    let results = decide(&state, &request).await?;
     Ok(axum::Json(to_json(&results)))
+}
+
+/// The one decision path of both endpoints: the size checks, then the context handler.
+async fn decide(state: &AppState, request: &Request) -> ApiResult<Vec<DecisionResult>> {
+    check_decision_count(request, state.config.pdp_max_decisions)?;
+    Ok(state.pdp.authorize(request).await)
+}
+
+/// The form a decision request comes in, and its answer goes out in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Json,
+    Xml,
+}
+
+impl Form {
+    /// `application/json` / `*+json`, or `application/xml`, `text/xml` / `*+xml`.
+    fn of(content_type: &str) -> Option<Form> {
+        let mime = content_type.parse::<mime::Mime>().ok()?;
+        let subtype = mime.subtype();
+        let suffix = mime.suffix();
+        if mime.type_() == mime::APPLICATION
+            && (subtype == mime::JSON || suffix == Some(mime::JSON))
+        {
+            return Some(Form::Json);
+        }
+        let xml_type = mime.type_() == mime::APPLICATION || mime.type_() == mime::TEXT;
+        (xml_type && (subtype == mime::XML || suffix == Some(mime::XML))).then_some(Form::Xml)
+    }
+}
+
+/// A decision request's body with its form; any other content type is refused
+/// with 415 before the body is read.
+struct DecisionBody {
+    form: Form,
+    body: Body,
+}
+
+impl<S: Send + Sync> FromRequest<S> for DecisionBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let Some(form) = content_type.and_then(Form::of) else {
+            return Err(body_problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "expected a XACML request with Content-Type: application/json or application/xml, not {}",
+                    content_type.unwrap_or("none")
+                ),
+            ));
+        };
+        let body = Body::from_request(req, state).await?;
+        Ok(DecisionBody { form, body })
+    }
+}
+
+#[utoipa::path(post, path = "/authorization/api/v1/decision", tag = "authorization",
+    request_body(description = "XACML 3.0 request: the JSON profile, or the core schema's XML <Request> (docs/authorization.md#the-pdp)",
+        content((serde_json::Value = "application/json"), (String = "application/xml"))),
+    security(("bearer" = ["altinn:authorization/authorize"])),
+    responses((status = 200, description = "XACML response in the form asked in (JSON, or an XML <Response>), one result per individual request, in order",
+            content((serde_json::Value = "application/json"), (String = "application/xml"))),
+        (status = 400, body = crate::problem::ProblemBody), (status = 401, body = crate::problem::ProblemBody),
+        (status = 403, body = crate::problem::ProblemBody), (status = 413, body = crate::problem::ProblemBody),
+        (status = 415, body = crate::problem::ProblemBody)))]
+async fn decision(
+    State(state): State<AppState>,
+    _caller: Scoped<AuthorizeScope>,
+    body: DecisionBody,
+) -> ApiResult<Response> {
+    let text = body.body.text()?;
+    let parsed = match body.form {
+        Form::Json => Request::from_json(text),
+        Form::Xml => Request::from_xml(text),
+    };
+    let request = parsed.map_err(|e| {
+        ApiError::invalid_field(
+            "STD-00030",
+            "/Request",
+            format!("the decision request is not valid: {e}"),
+        )
+    })?;
+    let results = decide(&state, &request).await?;
+    Ok(match body.form {
+        Form::Json => axum::Json(to_json(&results)).into_response(),
+        Form::Xml => (
+            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+            to_xml(&results),
+        )
+            .into_response(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Form;
+
+    #[test]
+    fn decision_forms_are_told_apart_by_content_type() {
+        for (content_type, form) in [
+            ("application/json", Some(Form::Json)),
+            ("application/json; charset=utf-8", Some(Form::Json)),
+            ("application/xacml+json", Some(Form::Json)),
+            ("application/xml", Some(Form::Xml)),
+            ("text/xml; charset=utf-8", Some(Form::Xml)),
+            ("application/xacml+xml", Some(Form::Xml)),
+            ("text/plain", None),
+            ("", None),
+        ] {
+            assert_eq!(Form::of(content_type), form, "{content_type}");
+        }
+    }
 }

@@ -1,14 +1,15 @@
 //! Evaluation of the compiled tree against one individual request.
 
 use crate::error::{EvalError, Status};
-use crate::functions::{self, Func, HigherOrder, Val, match_values};
+use crate::functions::{self, Func, HigherOrder, Val, XPathFn, match_values};
 use crate::policy::{
     Algorithm, Designator, Directives, Effect, EffectExpr, Expr, Match, Node, PolicyDef,
-    PolicySetDef, Rule, Target,
+    PolicySetDef, Rule, Selector, Target,
 };
 use crate::request::{Attributes, Request};
 use crate::response::{AttributeAssignment, Obligation, PolicyIdentifier};
 use crate::value::AttributeValue;
+use crate::xpath;
 use std::borrow::Cow;
 
 /// The attribute groups visible to one individual request.
@@ -27,6 +28,13 @@ impl<'r> Ctx<'r> {
             .enumerate()
             .filter(move |(i, _)| selection.is_none_or(|s| s.contains(i)))
             .map(|(_, g)| g)
+    }
+
+    /// The `<Content>` document of `category`, if the request gave one.
+    fn content(&self, category: &str) -> Option<&'r str> {
+        self.groups()
+            .filter(|g| g.category == category)
+            .find_map(|g| g.content.as_deref())
     }
 
     /// Bag of values for a designator. Borrowed when a single request
@@ -87,14 +95,15 @@ pub(crate) fn eval<'a>(expr: &'a Expr, ctx: &Ctx<'a>) -> Result<Val<'a>, EvalErr
             }
             Ok(bag)
         }
-        Expr::Selector { must_be_present } => {
-            if *must_be_present {
-                Err(EvalError::missing(
-                    "AttributeSelector (XPath over <Content>) is not supported",
-                ))
-            } else {
-                Ok(Val::Bag(Cow::Borrowed(&[])))
+        Expr::Selector(s) => {
+            let bag = select(s, ctx)?;
+            if s.must_be_present && bag.is_empty() {
+                return Err(EvalError::missing(format!(
+                    "AttributeSelector {} over the <Content> of {} selects nothing and is required",
+                    s.path, s.category
+                )));
             }
+            Ok(Val::Bag(Cow::Owned(bag)))
         }
         Expr::Function(_) => Err(EvalError::processing(
             "a function can only be used as an argument of a higher-order function",
@@ -104,6 +113,78 @@ pub(crate) fn eval<'a>(expr: &'a Expr, ctx: &Ctx<'a>) -> Result<Val<'a>, EvalErr
             args,
             regexes,
         } => apply(*func, args, regexes, ctx),
+    }
+}
+
+/// An `AttributeSelector`'s bag (empty when the category has no `<Content>`).
+fn select(s: &Selector, ctx: &Ctx<'_>) -> Result<Vec<AttributeValue>, EvalError> {
+    let Some(doc) = ctx.content(&s.category) else {
+        return Ok(Vec::new());
+    };
+    xpath::Content::parse(doc)?.select(&s.path, &s.namespaces, |nodes| {
+        xpath::node_values(nodes, s.data_type)
+    })
+}
+
+/// `xpath-node-count`, `xpath-node-equal`, `xpath-node-match`. Without a
+/// `<Content>` in the expression's category the count is 0 and the others false.
+fn xpath_function<'a>(
+    kind: XPathFn,
+    args: &'a [Expr],
+    ctx: &Ctx<'a>,
+) -> Result<Val<'a>, EvalError> {
+    let values = args
+        .iter()
+        .map(|a| eval(a, ctx))
+        .collect::<Result<Vec<_>, _>>()?;
+    let wanted = if kind == XPathFn::Count { 1 } else { 2 };
+    if values.len() != wanted {
+        return Err(EvalError::processing(format!(
+            "the XPath function takes {wanted} argument(s), got {}",
+            values.len()
+        )));
+    }
+    let (category, path, namespaces) = xpath_argument(&values, 0)?;
+    if kind == XPathFn::Count {
+        let count = match ctx.content(category) {
+            None => 0,
+            Some(doc) => xpath::Content::parse(doc)?.select(path, namespaces, |n| Ok(n.len()))?,
+        };
+        let count = i64::try_from(count).map_err(|_| EvalError::processing("too many nodes"))?;
+        return Ok(Val::owned(AttributeValue::Integer(count)));
+    }
+    let (category2, path2, namespaces2) = xpath_argument(&values, 1)?;
+    let doc = match ctx.content(category) {
+        Some(doc) if category == category2 => doc,
+        _ => return Ok(Val::bool(false)),
+    };
+    let content = xpath::Content::parse(doc)?;
+    let found = content.select(path, namespaces, |first| {
+        content.select(path2, namespaces2, |second| {
+            Ok(match kind {
+                XPathFn::Equal => xpath::node_equal(first, second),
+                _ => xpath::node_match(first, second),
+            })
+        })
+    })?;
+    Ok(Val::bool(found))
+}
+
+/// The `i`th argument as an xpathExpression: (category, path, namespaces).
+type XPathArgument<'v> = (&'v str, &'v str, &'v [(String, String)]);
+
+fn xpath_argument<'v>(values: &'v [Val<'_>], i: usize) -> Result<XPathArgument<'v>, EvalError> {
+    match values.get(i).map(Val::one).transpose()? {
+        Some(AttributeValue::XPathExpression {
+            category,
+            path,
+            namespaces,
+        }) => Ok((category, path, namespaces)),
+        Some(other) => Err(EvalError::processing(format!(
+            "expected an xpathExpression, got {}",
+            other.data_type().short_name()
+        ))),
+        None => Err(EvalError::processing("missing xpathExpression argument")),
     }
 }
 
@@ -131,6 +212,7 @@ fn apply<'a>(
         Func::And => logical(args, ctx, false),
         Func::NOf => n_of(args, ctx),
         Func::HigherOrder(kind) => higher_order(kind, args, ctx),
+        Func::XPath(kind) => xpath_function(kind, args, ctx),
         _ => {
             let values = args
                 .iter()

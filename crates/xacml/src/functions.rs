@@ -117,7 +117,15 @@ pub(crate) enum Func {
     Str(DataType, StrOp),
     FromString(DataType),
     ToString(DataType),
-    XPathNode,
+    XPath(XPathFn),
+}
+
+/// The XPath functions over `<Content>` (evaluated with the request at hand).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum XPathFn {
+    Count,
+    Equal,
+    Match,
 }
 
 impl Func {
@@ -155,7 +163,9 @@ impl Func {
             "map" => F::HigherOrder(HigherOrder::Map),
             "x500Name-match" => F::X500NameMatch,
             "rfc822Name-match" => F::Rfc822NameMatch,
-            "xpath-node-count" | "xpath-node-equal" | "xpath-node-match" => F::XPathNode,
+            "xpath-node-count" => F::XPath(XPathFn::Count),
+            "xpath-node-equal" => F::XPath(XPathFn::Equal),
+            "xpath-node-match" => F::XPath(XPathFn::Match),
             _ => return Self::typed(name),
         };
         Some(fixed)
@@ -413,10 +423,7 @@ pub(crate) fn call(
             check_type(v, dt)?;
             Ok(Val::owned(V::String(v.to_string())))
         }
-        F::XPathNode => Err(EvalError::processing(
-            "XPath functions are not supported by this engine",
-        )),
-        F::Or | F::And | F::NOf | F::HigherOrder(_) => Err(EvalError::processing(
+        F::Or | F::And | F::NOf | F::HigherOrder(_) | F::XPath(_) => Err(EvalError::processing(
             "internal: special function evaluated eagerly",
         )),
     }

@@ -28,6 +28,7 @@ mod rights;
 mod temporal;
 mod value;
 mod xml;
+mod xpath;
 
 pub use error::{PolicyError, RequestError, Status, StatusCode};
 pub use request::{ACTION_ID, Attribute, Attributes, Request, RequestBuilder, category};
@@ -244,7 +245,7 @@ impl Pdp {
             .iter()
             .map(|individual| match individual {
                 Ok(selection) => decide_with(policy, request, Some(selection)),
-                Err(message) => DecisionResult::syntax_error(message.clone()),
+                Err(message) => DecisionResult::processing_error(message.clone()),
             })
             .collect()
     }
@@ -302,7 +303,7 @@ fn included_attributes(ctx: &Ctx<'_>) -> Vec<Attributes> {
                 category: g.category.clone(),
                 id: None,
                 attributes,
-                has_content: false,
+                content: None,
             })
         })
         .collect()

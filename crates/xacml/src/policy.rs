@@ -27,11 +27,8 @@ pub(crate) struct Designator {
 pub(crate) enum Expr {
     Value(AttributeValue),
     Designator(Designator),
-    /// AttributeSelector: XPath over `<Content>` is not supported; evaluates to
-    /// an empty bag, or missing-attribute when MustBePresent.
-    Selector {
-        must_be_present: bool,
-    },
+    /// AttributeSelector: XPath over the category's `<Content>`.
+    Selector(Selector),
     Apply {
         func: Func,
         args: Vec<Expr>,
@@ -39,6 +36,18 @@ pub(crate) enum Expr {
         regexes: Vec<Option<Regex>>,
     },
     Function(Func),
+}
+
+/// An `AttributeSelector`: `path` evaluated over `category`'s `<Content>`, each
+/// selected node's string value read as `data_type`.
+#[derive(Debug, Clone)]
+pub(crate) struct Selector {
+    pub category: String,
+    pub path: String,
+    pub data_type: DataType,
+    pub must_be_present: bool,
+    /// Namespace prefixes in scope on the selector element.
+    pub namespaces: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +245,7 @@ pub(crate) fn literal_value(el: &Element) -> Result<AttributeValue, PolicyError>
         return Ok(AttributeValue::XPathExpression {
             category: el.attr("XPathCategory").unwrap_or_default().to_string(),
             path: el.text.trim().to_string(),
+            namespaces: el.namespaces.as_ref().clone(),
         });
     }
     AttributeValue::parse(dt, &el.text).map_err(|e| PolicyError::invalid(el, e.to_string()))
@@ -491,11 +501,19 @@ impl<'r> Compiler<'r> {
                 must_be_present: parse_bool_attr(el, "MustBePresent")?,
             })),
             "AttributeSelector" => {
-                required(el, "Path")?;
-                data_type_attr(el)?;
-                Ok(Expr::Selector {
+                if el.attr("ContextSelectorId").is_some() {
+                    return Err(PolicyError::invalid(
+                        el,
+                        "ContextSelectorId is not supported: write the path from the <Content> element",
+                    ));
+                }
+                Ok(Expr::Selector(Selector {
+                    category: required(el, "Category")?.to_string(),
+                    path: required(el, "Path")?.trim().to_string(),
+                    data_type: data_type_attr(el)?,
                     must_be_present: parse_bool_attr(el, "MustBePresent")?,
-                })
+                    namespaces: el.namespaces.as_ref().clone(),
+                }))
             }
             "Function" => {
                 let id = required(el, "FunctionId")?;

@@ -4,6 +4,7 @@ use crate::error::RequestError;
 use crate::functions::double_from_str;
 use crate::value::{AttributeValue, DataType};
 use crate::xml::{Element, parse_document};
+use crate::xpath;
 use serde_json::Value as Json;
 use std::collections::{HashMap, HashSet};
 
@@ -37,6 +38,26 @@ pub mod category {
 /// The XACML `action-id` attribute.
 pub const ACTION_ID: &str = "urn:oasis:names:tc:xacml:1.0:action:action-id";
 
+/// The environment attributes the context handler supplies when a request lacks them
+/// (XACML 3.0 §10.2.5), with their data types.
+const CURRENT_TIME_ATTRIBUTES: [(&str, DataType, &str); 3] = [
+    (
+        "urn:oasis:names:tc:xacml:1.0:environment:current-time",
+        DataType::Time,
+        "%H:%M:%S%.fZ",
+    ),
+    (
+        "urn:oasis:names:tc:xacml:1.0:environment:current-date",
+        DataType::Date,
+        "%Y-%m-%dZ",
+    ),
+    (
+        "urn:oasis:names:tc:xacml:1.0:environment:current-dateTime",
+        DataType::DateTime,
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+    ),
+];
+
 /// One request attribute: id, optional issuer and its values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribute {
@@ -53,8 +74,9 @@ pub struct Attributes {
     /// `xml:id` / JSON `Id`, used by multi-request references.
     pub id: Option<String>,
     pub attributes: Vec<Attribute>,
-    /// Whether the category had a `<Content>` element (XPath is unsupported).
-    pub has_content: bool,
+    /// The category's `<Content>` as a standalone XML document (its root
+    /// element stands for `<Content>`), for XPath; `None` when it had none.
+    pub content: Option<String>,
 }
 
 impl Attributes {
@@ -63,7 +85,7 @@ impl Attributes {
             category: category.to_string(),
             id: None,
             attributes: Vec::new(),
-            has_content: false,
+            content: None,
         }
     }
 }
@@ -122,6 +144,21 @@ impl Request {
         }
     }
 
+    /// Supplies `current-time`, `current-date` and `current-dateTime` (environment,
+    /// from `now`) where the request gives none, as XACML 3.0 §10.2.5 has the context
+    /// handler do. Call it on each individual request ([`split`](Self::split)).
+    pub fn supply_current_time(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        for (id, data_type, format) in CURRENT_TIME_ATTRIBUTES {
+            if self.values(category::ENVIRONMENT, id).next().is_some() {
+                continue;
+            }
+            let text = now.format(format).to_string();
+            if let Ok(value) = AttributeValue::parse(data_type, &text) {
+                self.add_attribute(category::ENVIRONMENT, id, value);
+            }
+        }
+    }
+
     /// All values of `attribute_id` in `category` (any issuer, any group).
     pub fn values<'a>(
         &'a self,
@@ -137,7 +174,8 @@ impl Request {
     }
 
     /// Split into individual, simple requests (multiple decision profile), in
-    /// order; a bad reference gives the message for a syntax-error result.
+    /// order; a request with an unknown reference is one error, the message for its
+    /// single processing-error result.
     /// A context handler enriches each one on its own (its subject and party
     /// may differ from the others') before [`Pdp::decide`](crate::Pdp::decide).
     pub fn split(&self) -> Vec<Result<Request, String>> {
@@ -178,6 +216,9 @@ impl Request {
     /// checks this against its limit before any decision work is done.
     pub fn decision_count(&self) -> usize {
         if !self.multi_requests.is_empty() {
+            if self.unknown_reference().is_some() {
+                return 1;
+            }
             return self.multi_requests.len();
         }
         let mut per_category: HashMap<&str, usize> = HashMap::new();
@@ -234,6 +275,13 @@ impl Request {
     /// `categories` (or an error message for a bad reference).
     pub(crate) fn individual_requests(&self) -> Vec<Result<Vec<usize>, String>> {
         if !self.multi_requests.is_empty() {
+            // One unknown reference spoils the whole request, as in the reference PDP:
+            // a single Indeterminate (processing-error) answers it.
+            if let Some(unknown) = self.unknown_reference() {
+                return vec![Err(format!(
+                    "RequestReference names unknown Attributes id `{unknown}`"
+                ))];
+            }
             let by_id = self.groups_by_id();
             return self
                 .multi_requests
@@ -245,6 +293,37 @@ impl Request {
             return vec![Ok((0..self.categories.len()).collect())];
         }
         self.cartesian_product().into_iter().map(Ok).collect()
+    }
+
+    /// The first `MultiRequests` reference that names no `Attributes` id.
+    fn unknown_reference(&self) -> Option<&str> {
+        let by_id = self.groups_by_id();
+        self.multi_requests
+            .iter()
+            .flatten()
+            .find(|r| !by_id.contains_key(r.as_str()))
+            .map(String::as_str)
+    }
+
+    /// The reference PDP's rule for a request as a whole: it needs an access subject
+    /// and a resource (some attribute in each); without either it is Indeterminate
+    /// with processing-error, before any policy is looked at.
+    pub fn check_subject_and_resource(&self) -> Result<(), crate::DecisionResult> {
+        for (what, cat) in [
+            ("an access subject", category::ACCESS_SUBJECT),
+            ("a resource", category::RESOURCE),
+        ] {
+            let present = self
+                .categories
+                .iter()
+                .any(|c| c.category == cat && !c.attributes.is_empty());
+            if !present {
+                return Err(crate::DecisionResult::processing_error(format!(
+                    "the request has no attributes for {what} ({cat})"
+                )));
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn is_simple(&self) -> bool {
@@ -364,19 +443,21 @@ impl Request {
                 == Some(true),
             ..Request::default()
         };
+        // A category given as `null` (as the reference's own clients send
+        // `"Category": null`) is absent, not an error.
         for (short, uri) in category::SHORTHANDS {
             if let Some(v) = get(body, short) {
-                for obj in one_or_many(v) {
+                for obj in one_or_many(v).into_iter().filter(|o| !o.is_null()) {
                     request.categories.push(json_attributes(obj, Some(uri))?);
                 }
             }
         }
         if let Some(v) = get(body, "Category") {
-            for obj in one_or_many(v) {
+            for obj in one_or_many(v).into_iter().filter(|o| !o.is_null()) {
                 request.categories.push(json_attributes(obj, None)?);
             }
         }
-        if let Some(multi) = get(body, "MultiRequests") {
+        if let Some(multi) = get(body, "MultiRequests").filter(|m| !m.is_null()) {
             let refs = get(multi, "RequestReference")
                 .map(one_or_many)
                 .unwrap_or_default();
@@ -445,7 +526,9 @@ fn xml_attributes(group: &Element) -> Result<Attributes, RequestError> {
     })?;
     let mut out = Attributes::new(category);
     out.id = group.attr("id").map(str::to_string);
-    out.has_content = group.child("Content").is_some();
+    out.content = group.child("Content").map(|c| {
+        xpath::content_document(c.raw_inner.as_deref().unwrap_or_default(), &c.namespaces)
+    });
     for attr in group.children_named("Attribute") {
         let id = attr.attr("AttributeId").ok_or_else(|| {
             missing(
@@ -477,6 +560,7 @@ fn xml_value(el: &Element) -> Result<AttributeValue, RequestError> {
         return Ok(AttributeValue::XPathExpression {
             category: el.attr("XPathCategory").unwrap_or_default().to_string(),
             path: el.text.trim().to_string(),
+            namespaces: el.namespaces.as_ref().clone(),
         });
     }
     AttributeValue::parse(dt, &el.text).map_err(|e| invalid("AttributeValue", e.to_string()))
@@ -511,13 +595,45 @@ fn json_attributes(obj: &Json, shorthand: Option<&str>) -> Result<Attributes, Re
     };
     let mut out = Attributes::new(&category);
     out.id = get(obj, "Id").and_then(Json::as_str).map(str::to_string);
-    out.has_content = get(obj, "Content").is_some();
-    if let Some(attrs) = get(obj, "Attribute") {
+    out.content = match get(obj, "Content") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(text)) => Some(json_content(text)?),
+        Some(_) => return Err(invalid("Content", "must be a string of XML")),
+    };
+    if let Some(attrs) = get(obj, "Attribute").filter(|a| !a.is_null()) {
         for a in one_or_many(attrs) {
             out.attributes.push(json_attribute(a)?);
         }
     }
     Ok(out)
+}
+
+/// JSON profile: `Content` is a string of XML (an XML declaration allowed).
+fn json_content(text: &str) -> Result<String, RequestError> {
+    let mut inner = text.trim_start();
+    if inner.starts_with("<?xml")
+        && let Some(end) = inner.find("?>")
+    {
+        inner = &inner[end + 2..];
+    }
+    let doc = xpath::content_document(inner, &[]);
+    xpath::check_content(&doc).map_err(|m| invalid("Content", m))?;
+    Ok(doc)
+}
+
+/// Namespace bindings given with a JSON-profile XPath value
+/// (`"Namespaces": [{"Prefix": "md", "Namespace": "urn:..."}]`).
+fn json_namespaces(v: &Json) -> Vec<(String, String)> {
+    get(v, "Namespaces")
+        .map(one_or_many)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|n| {
+            let uri = get(n, "Namespace")?.as_str()?;
+            let prefix = get(n, "Prefix").and_then(Json::as_str).unwrap_or_default();
+            Some((prefix.to_string(), uri.to_string()))
+        })
+        .collect()
 }
 
 fn expand_category(id: &str) -> &str {
@@ -584,6 +700,7 @@ pub(crate) fn json_value(
                     .and_then(Json::as_str)
                     .unwrap_or_default()
                     .to_string(),
+                namespaces: json_namespaces(v),
             });
         }
         other => return Err(bad(format!("unsupported JSON value {other}"))),

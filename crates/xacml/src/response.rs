@@ -112,7 +112,7 @@ fn json_scalar(v: &AttributeValue) -> Json {
     match v {
         AttributeValue::Boolean(b) => json!(b),
         AttributeValue::Integer(i) => json!(i),
-        AttributeValue::XPathExpression { category, path } => {
+        AttributeValue::XPathExpression { category, path, .. } => {
             json!({"XPathCategory": category, "XPath": path})
         }
         other => json!(other.to_string()),
@@ -264,7 +264,7 @@ fn result_from_json(v: &Json) -> Result<DecisionResult, RequestError> {
             category: category.to_string(),
             id: None,
             attributes: Vec::new(),
-            has_content: false,
+            content: None,
         };
         for a in get(c, "Attribute").map(one_or_many).unwrap_or_default() {
             let dt = get(a, "DataType")
@@ -478,7 +478,7 @@ fn result_from_xml(el: &Element) -> Result<DecisionResult, RequestError> {
             category: group.attr("Category").unwrap_or_default().to_string(),
             id: None,
             attributes: Vec::new(),
-            has_content: group.child("Content").is_some(),
+            content: None,
         };
         for a in group.children_named("Attribute") {
             let values = a
@@ -513,6 +513,7 @@ fn value_from_xml(el: &Element) -> Result<AttributeValue, RequestError> {
         return Ok(AttributeValue::XPathExpression {
             category: el.attr("XPathCategory").unwrap_or_default().to_string(),
             path: el.text.trim().to_string(),
+            namespaces: el.namespaces.as_ref().clone(),
         });
     }
     AttributeValue::parse(dt, &el.text).map_err(|e| xml_invalid("AttributeValue", e.to_string()))

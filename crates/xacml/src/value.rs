@@ -141,10 +141,12 @@ pub enum AttributeValue {
     X500Name(String),
     IpAddress(String),
     DnsName(String),
-    /// An XPath expression with the category it is evaluated against.
+    /// An XPath expression with the category it is evaluated against and the
+    /// namespace prefixes in scope where it was written (`""`: default namespace).
     XPathExpression {
         category: String,
         path: String,
+        namespaces: Vec<(String, String)>,
     },
 }
 
@@ -222,6 +224,7 @@ impl AttributeValue {
             DataType::XPathExpression => AttributeValue::XPathExpression {
                 category: String::new(),
                 path: t.to_string(),
+                namespaces: Vec::new(),
             },
         };
         Ok(value)
@@ -265,10 +268,12 @@ impl AttributeValue {
                 V::XPathExpression {
                     category: c1,
                     path: p1,
+                    ..
                 },
                 V::XPathExpression {
                     category: c2,
                     path: p2,
+                    ..
                 },
             ) => c1 == c2 && p1 == p2,
             _ => return None,

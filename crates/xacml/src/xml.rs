@@ -8,6 +8,7 @@
 use quick_xml::XmlVersion;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
+use std::sync::Arc;
 
 /// One XML element with its local name, attributes, children and text.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +20,11 @@ pub(crate) struct Element {
     pub text: String,
     /// 1-based line of the start tag, for error messages.
     pub line: usize,
+    /// Namespace declarations in scope here (`""` is the default namespace),
+    /// inherited ones first: XPath expressions and `<Content>` need them.
+    pub namespaces: Arc<Vec<(String, String)>>,
+    /// For a `<Content>` element: its children as written in the document.
+    pub raw_inner: Option<String>,
 }
 
 /// Guards against stack exhaustion on hostile, deeply nested input.
@@ -61,12 +67,18 @@ fn local(name: &str) -> &str {
     name.rsplit(':').next().unwrap_or(name)
 }
 
-fn start_element(e: &BytesStart<'_>, line: usize) -> Result<Element, XmlError> {
+fn start_element(
+    e: &BytesStart<'_>,
+    line: usize,
+    inherited: Option<&Arc<Vec<(String, String)>>>,
+) -> Result<Element, XmlError> {
     let mut el = Element {
         name: local(e.name().as_ref()).to_string(),
         line,
+        namespaces: inherited.cloned().unwrap_or_default(),
         ..Element::default()
     };
+    let mut declared: Vec<(String, String)> = Vec::new();
     for attr in e.attributes() {
         let attr = attr.map_err(|err| XmlError {
             message: format!("bad attribute: {err}"),
@@ -76,6 +88,8 @@ fn start_element(e: &BytesStart<'_>, line: usize) -> Result<Element, XmlError> {
         if key == "xmlns" || key.starts_with("xmlns:") {
             // Keep namespace declarations under their full name: XPath values need them.
             let value = attr.value.to_string();
+            let prefix = key.strip_prefix("xmlns").unwrap_or_default();
+            declared.push((prefix.trim_start_matches(':').to_string(), value.clone()));
             el.attrs.push((key.to_string(), value));
             continue;
         }
@@ -87,13 +101,25 @@ fn start_element(e: &BytesStart<'_>, line: usize) -> Result<Element, XmlError> {
             })?;
         el.attrs.push((local(key).to_string(), value.into_owned()));
     }
+    if !declared.is_empty() {
+        let mut scope = el.namespaces.as_ref().clone();
+        scope.extend(declared);
+        el.namespaces = Arc::new(scope);
+    }
     Ok(el)
+}
+
+/// Whether an element's children are kept as written (`<Content>`: XPath reads them).
+fn keeps_raw(el: &Element) -> bool {
+    el.name == "Content"
 }
 
 /// Parse a document and return its root element.
 pub(crate) fn parse_document(input: &str) -> Result<Element, XmlError> {
     let mut reader = quick_xml::Reader::from_str(input);
     let mut stack: Vec<Element> = Vec::new();
+    // Where each open element's content starts, for those kept as written.
+    let mut raw_starts: Vec<Option<usize>> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
         let pos = reader.buffer_position();
@@ -110,17 +136,27 @@ pub(crate) fn parse_document(input: &str) -> Result<Element, XmlError> {
                         line,
                     });
                 }
-                stack.push(start_element(&e, line)?);
+                let el = start_element(&e, line, stack.last().map(|p| &p.namespaces))?;
+                let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                raw_starts.push(keeps_raw(&el).then_some(after));
+                stack.push(el);
             }
             Event::Empty(e) => {
-                let el = start_element(&e, line)?;
+                let mut el = start_element(&e, line, stack.last().map(|p| &p.namespaces))?;
+                if keeps_raw(&el) {
+                    el.raw_inner = Some(String::new());
+                }
                 attach(&mut stack, &mut root, el, line)?;
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| XmlError {
+                let mut el = stack.pop().ok_or_else(|| XmlError {
                     message: "unexpected end tag".into(),
                     line,
                 })?;
+                if let Some(Some(start)) = raw_starts.pop() {
+                    let end = usize::try_from(pos).unwrap_or(usize::MAX);
+                    el.raw_inner = input.get(start..end).map(str::to_string);
+                }
                 attach(&mut stack, &mut root, el, line)?;
             }
             Event::Text(t) => push_text(&mut stack, &t.xml10_content()),

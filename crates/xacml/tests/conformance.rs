@@ -5,20 +5,28 @@
 //! case and compares with the expected response: Decision, top-level status
 //! code, obligations and advice (as sets keyed by id), returned attributes
 //! and the PolicyIdentifierList.
+//!
+//! Every mandatory case is named in `data/mandatory_cases.txt` and must pass;
+//! the optional Part III cases are reported, with a floor on their pass rate.
+//! The runner acts as the context handler: it supplies current-time/-date/
+//! -dateTime where a request lacks them (XACML 3.0 §10.2.5).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use systembruker_xacml::{
-    AttributeValue, Attributes, DecisionResult, Obligation, Pdp, Policy, PolicyRepository, Request,
-    results_from_json, results_from_xml,
+    AttributeValue, Attributes, Decision, DecisionResult, Obligation, Pdp, Policy,
+    PolicyRepository, Request, Status, results_from_json, results_from_xml,
 };
 
-/// Minimum share of mandatory (IIA-IIF + JSON fixtures) cases that must pass:
-/// 406/412 today; the 6 failures are IIA017/019/021 (Altinn-edited expectations)
-/// and IIF300/301/310 (XPath over <Content>), see README.md.
-const MANDATORY_PASS_RATE: f64 = 0.98;
-/// Minimum share of optional Part III cases that must pass.
-const OPTIONAL_PASS_RATE: f64 = 0.80;
+/// The mandatory cases, by name: each must pass.
+const MANDATORY_CASES: &str = include_str!("data/mandatory_cases.txt");
+/// Minimum share of optional Part III cases that must pass (78/81: IIIC002/003
+/// hierarchical resources, IIIE301 ContextSelectorId).
+const OPTIONAL_PASS_RATE: f64 = 0.95;
+/// Altinn edited these expectations to Indeterminate (suite README, "Altinn
+/// edits"): their requests lack current-time/-date/-dateTime, which the context
+/// handler must supply, so OASIS's own expectation is Permit. We hold to OASIS's.
+const OASIS_EXPECTATIONS: [&str; 3] = ["IIA017", "IIA019", "IIA021"];
 
 /// Cases where OASIS allows rejecting the policy at load time.
 const LOAD_REJECTION_ALLOWED: [&str; 4] = ["IIA004", "IIC003", "IIC012", "IIC014"];
@@ -86,9 +94,20 @@ fn load_policy(dir: &Path, id: &str) -> Result<Policy, String> {
 
 fn evaluate(policy: &Policy, request_text: Result<Request, String>) -> Vec<DecisionResult> {
     match request_text {
-        Ok(request) => Pdp::evaluate(policy, &request),
+        Ok(mut request) => {
+            request.supply_current_time(chrono::Utc::now());
+            Pdp::evaluate(policy, &request)
+        }
         Err(message) => vec![DecisionResult::syntax_error(message)],
     }
+}
+
+fn mandatory_case_ids() -> Vec<&'static str> {
+    MANDATORY_CASES
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
 }
 
 fn effect_key(list: &[Obligation]) -> BTreeMap<String, Vec<String>> {
@@ -214,8 +233,12 @@ fn compare(
 }
 
 fn run_case(dir: &Path, id: &str) -> Result<(), String> {
-    let expected = results_from_xml(&read(&dir.join(format!("{id}Response.xml")))?)
-        .map_err(|e| format!("bad expected response: {e}"))?;
+    let expected = if OASIS_EXPECTATIONS.contains(&id) {
+        vec![DecisionResult::new(Decision::Permit, Status::ok())]
+    } else {
+        results_from_xml(&read(&dir.join(format!("{id}Response.xml")))?)
+            .map_err(|e| format!("bad expected response: {e}"))?
+    };
     let policy = match load_policy(dir, id) {
         Ok(p) => p,
         Err(_) if LOAD_REJECTION_ALLOWED.contains(&id) => return Ok(()),
@@ -254,6 +277,7 @@ fn run_json_cases(dir: &Path) -> Vec<(String, Result<(), String>)> {
 #[derive(Default)]
 struct Tally {
     passed: usize,
+    passed_ids: Vec<String>,
     failed: Vec<(String, String)>,
 }
 
@@ -274,14 +298,20 @@ fn oasis_conformance_suite() {
             .unwrap_or_else(|_| Err("panicked".into()));
         let tally = by_category.entry(category_of(&id)).or_default();
         match outcome {
-            Ok(()) => tally.passed += 1,
+            Ok(()) => {
+                tally.passed += 1;
+                tally.passed_ids.push(id);
+            }
             Err(reason) => tally.failed.push((id, reason)),
         }
     }
     let json = by_category.entry("JSON".into()).or_default();
     for (id, outcome) in run_json_cases(&dir) {
         match outcome {
-            Ok(()) => json.passed += 1,
+            Ok(()) => {
+                json.passed += 1;
+                json.passed_ids.push(id);
+            }
             Err(reason) => json.failed.push((id, reason)),
         }
     }
@@ -289,34 +319,62 @@ fn oasis_conformance_suite() {
 }
 
 fn report_and_assert(by_category: &BTreeMap<String, Tally>) {
-    let mandatory = ["IIA", "IIB", "IIC", "IID", "IIE", "IIF"];
-    let (mut m_pass, mut m_total, mut o_pass, mut o_total) = (0, 0, 0, 0);
+    let mandatory_categories = ["IIA", "IIB", "IIC", "IID", "IIE", "IIF", "JSON"];
+    let (mut o_pass, mut o_total) = (0, 0);
     for (cat, t) in by_category {
         println!("{cat}: {} passed, {} failed", t.passed, t.failed.len());
-        let total = t.passed + t.failed.len();
-        if mandatory.contains(&cat.as_str()) || cat == "JSON" {
-            m_pass += t.passed;
-            m_total += total;
-        } else {
+        if !mandatory_categories.contains(&cat.as_str()) {
             o_pass += t.passed;
-            o_total += total;
+            o_total += t.passed + t.failed.len();
+        }
+    }
+    let mut outcome: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for (cat, t) in by_category {
+        for id in &t.passed_ids {
+            outcome.insert(id, None);
+        }
+        for (id, reason) in &t.failed {
+            println!("  FAIL {cat} {id}: {reason}");
+            outcome.insert(id, Some(reason));
+        }
+    }
+    let listed = mandatory_case_ids();
+    let mut failures: Vec<String> = Vec::new();
+    for id in &listed {
+        match outcome.get(id) {
+            Some(None) => {}
+            Some(Some(reason)) => failures.push(format!("{id}: {reason}")),
+            None => failures.push(format!("{id}: not found in the suite")),
         }
     }
     for (cat, t) in by_category {
-        for (id, reason) in &t.failed {
-            println!("  FAIL {cat} {id}: {reason}");
+        if !mandatory_categories.contains(&cat.as_str()) {
+            continue;
+        }
+        let all = t.passed_ids.iter().chain(t.failed.iter().map(|(id, _)| id));
+        for id in all.filter(|id| !listed.contains(&id.as_str())) {
+            failures.push(format!(
+                "{id}: mandatory but not in data/mandatory_cases.txt"
+            ));
         }
     }
-    let rate = |p: usize, t: usize| if t == 0 { 1.0 } else { p as f64 / t as f64 };
     println!(
-        "mandatory (IIA-IIF + JSON): {m_pass}/{m_total}, optional (Part III): {o_pass}/{o_total}"
+        "mandatory: {}/{} named cases pass; optional (Part III): {o_pass}/{o_total}",
+        listed.len() - failures.len().min(listed.len()),
+        listed.len()
     );
     assert!(
-        rate(m_pass, m_total) >= MANDATORY_PASS_RATE,
-        "mandatory pass rate {m_pass}/{m_total} below {MANDATORY_PASS_RATE}"
+        failures.is_empty(),
+        "mandatory conformance cases failing:\n{}",
+        failures.join("\n")
     );
+    let rate = if o_total == 0 {
+        1.0
+    } else {
+        o_pass as f64 / o_total as f64
+    };
     assert!(
-        rate(o_pass, o_total) >= OPTIONAL_PASS_RATE,
+        rate >= OPTIONAL_PASS_RATE,
         "optional pass rate {o_pass}/{o_total} below {OPTIONAL_PASS_RATE}"
     );
 }

@@ -139,6 +139,10 @@ proptest! {
 fn every_conformance_document_survives_every_parser() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/xacml3");
     let Ok(entries) = std::fs::read_dir(&dir) else {
+        // CI always has the suite beside the repo: there a missing suite is a failure.
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("conformance suite not found at {}", dir.display());
+        }
         println!("conformance suite not found; skipping");
         return;
     };

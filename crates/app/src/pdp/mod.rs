@@ -239,7 +239,7 @@ impl ContextHandler {
                 Ok(mut single) => match self.decide(&mut single, versions).await {
                     Ok(result) | Err(Undecidable(result)) => result,
                 },
-                Err(message) => DecisionResult::syntax_error(message),
+                Err(message) => DecisionResult::processing_error(message),
             };
             self.decisions
                 .get_or_create(&DecisionLabels {
@@ -267,6 +267,7 @@ impl ContextHandler {
         request: &mut Request,
         versions: AuthzVersions,
     ) -> Result<DecisionResult, Undecidable> {
+        request.check_subject_and_resource().map_err(Undecidable)?;
         check_no_pip_attributes(request)?;
         let subject = self.subject(request).await?;
         let resource_id = resource_id(request)?;
@@ -545,7 +546,7 @@ fn resource_id(request: &Request) -> Result<String, Undecidable> {
     match (org, app) {
         (Some(org), Some(app)) => Ok(format!("app_{}_{}", value_text(org), value_text(app))),
         _ => Err(indeterminate(
-            StatusCode::MissingAttribute,
+            StatusCode::ProcessingError,
             "the resource needs urn:altinn:resource, or urn:altinn:org with urn:altinn:app",
         )),
     }
