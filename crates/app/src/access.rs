@@ -323,6 +323,7 @@ pub fn policy_rule(right: &Right) -> PolicyRule {
             .iter()
             .filter(|m| m.attribute_id == RESOURCE_ID)
             .map(|m| m.value.clone())
+            .chain(crate::pdp::app_resource_id(&right.resource))
             .collect(),
         role_codes: values("urn:altinn:rolecode")
             .into_iter()

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 use systembruker_domain::catalogue::{
-    InMemoryFacts, OrgFacts, PackageDelegation, PartyKey, RoleFact, RoleFacts,
+    InMemoryFacts, OrgFacts, PackageDelegation, PartyKey, RoleFact, RoleFacts, own_party_role,
 };
 use uuid::Uuid;
 
@@ -18,6 +18,8 @@ use crate::{AuthzVersions, SqlStore, StoreResult};
 /// What is known about `subject` acting for `party`: the subject's roles (anywhere, to
 /// find its key roles), the roles and packages `party` and its main unit gave the
 /// subject and the organisations it holds roles in, and the resource rights given to it.
+/// A person acting for themselves also holds `privatperson` (PRIV) for their own party
+/// (`own_party_role`), which no register stores.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubjectFacts {
     pub subject: Uuid,
@@ -70,6 +72,14 @@ pub trait PipStore {
     async fn subject_facts(&self, subject: Uuid, party: Uuid) -> StoreResult<SubjectFacts>;
 }
 
+/// The party as the facts need it: its main unit, the forms of both, and its type.
+#[derive(Default)]
+struct PartyShape {
+    main_unit: Option<Uuid>,
+    orgs: HashMap<Uuid, OrgFacts>,
+    is_person: bool,
+}
+
 /// "The subject itself, or an organisation the subject holds any role in" — the
 /// receivers whose grants from the party can reach the subject (directly, or through
 /// a key role; the rules check which roles are key roles).
@@ -77,20 +87,16 @@ const RECEIVERS: &str =
     "(to_party = $1 OR to_party IN (SELECT from_party FROM er_roles WHERE to_party = $1))";
 
 impl SqlStore {
-    /// The party and its main unit, with their forms.
-    async fn party_and_main_unit(
-        &self,
-        party: Uuid,
-    ) -> StoreResult<(Option<Uuid>, HashMap<Uuid, OrgFacts>)> {
+    /// The party and its main unit, with their forms, and whether the party is a person.
+    async fn party_and_main_unit(&self, party: Uuid) -> StoreResult<PartyShape> {
         let rows = sqlx::query(
-            "SELECT party_uuid, unit_type, main_unit_uuid FROM parties WHERE party_uuid = $1 \
+            "SELECT party_uuid, party_type, unit_type, main_unit_uuid FROM parties WHERE party_uuid = $1 \
              OR party_uuid = (SELECT main_unit_uuid FROM parties WHERE party_uuid = $1)",
         )
         .bind(party.to_string())
         .fetch_all(self.pool())
         .await?;
-        let mut orgs = HashMap::new();
-        let mut main_unit = None;
+        let mut shape = PartyShape::default();
         for row in rows {
             let key = parse_uuid(&row.try_get::<String, _>("party_uuid")?)?;
             let main = row
@@ -98,16 +104,17 @@ impl SqlStore {
                 .map(|s| parse_uuid(&s))
                 .transpose()?;
             if key == party {
-                main_unit = main;
+                shape.main_unit = main;
+                shape.is_person = row.try_get::<String, _>("party_type")? == "person";
             }
             let unit_type: Option<String> = row.try_get("unit_type")?;
             let facts = OrgFacts {
                 unit_type: unit_type.unwrap_or_default(),
                 main_unit: main,
             };
-            orgs.insert(key, facts);
+            shape.orgs.insert(key, facts);
         }
-        Ok((main_unit, orgs))
+        Ok(shape)
     }
 
     /// The subject's own roles anywhere, and the roles the givers gave the
@@ -190,10 +197,15 @@ impl PipStore for SqlStore {
     }
 
     async fn subject_facts(&self, subject: Uuid, party: Uuid) -> StoreResult<SubjectFacts> {
-        let (main_unit, orgs) = self.party_and_main_unit(party).await?;
+        let PartyShape {
+            main_unit,
+            orgs,
+            is_person,
+        } = self.party_and_main_unit(party).await?;
         // Without a main unit the party is bound twice, which keeps one statement shape.
         let givers = (party, main_unit.unwrap_or(party));
-        let roles = self.roles_for(subject, givers).await?;
+        let mut roles = self.roles_for(subject, givers).await?;
+        roles.extend(own_party_role(subject, party, is_person));
         let delegations = self.delegations_for(subject, givers).await?;
         let rights = self.rights_for(subject, givers).await?;
         Ok(SubjectFacts {

@@ -15,6 +15,7 @@ systembruker_storage::storage_tests!(
     resource_rights_round_trip,
     pip_prefetches_key_role_and_main_unit_facts,
     every_change_bumps_the_counters,
+    a_person_acting_for_themselves_is_privatperson,
 );
 
 const MAIN: Uuid = Uuid::from_u128(0x100);
@@ -334,4 +335,31 @@ async fn every_change_bumps_the_counters(store: SqlStore) {
     store.put_policy("counter-test", "<Policy/>").await.unwrap();
     let now = store.authz_versions().await.unwrap();
     assert!(now.policies > last.policies && now.facts == last.facts);
+}
+
+async fn a_person_acting_for_themselves_is_privatperson(store: SqlStore) {
+    seed(&store).await;
+    let own = store.subject_facts(PIA, PIA).await.unwrap();
+    let roles: Vec<&str> = own.direct_roles().map(|f| f.role.as_str()).collect();
+    assert_eq!(roles, ["privatperson"]);
+    assert!(codes(&own, PIA, PIA).contains(&"innbygger-skatteforhold-privatpersoner".to_string()));
+    // Not for someone else, and not for an organisation acting for itself.
+    assert_eq!(
+        store
+            .subject_facts(OLA, PIA)
+            .await
+            .unwrap()
+            .direct_roles()
+            .count(),
+        0
+    );
+    assert_eq!(
+        store
+            .subject_facts(MAIN, MAIN)
+            .await
+            .unwrap()
+            .direct_roles()
+            .count(),
+        0
+    );
 }

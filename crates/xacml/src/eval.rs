@@ -714,6 +714,17 @@ pub(crate) fn eval_node(node: &Node, ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
+/// A Permit decided outside the tree (a right delegated to the subject), with the
+/// root's own Permit obligations and advice, as if the root's rules had permitted.
+pub(crate) fn permit_with_root_directives(node: &Node, ctx: &Ctx<'_>) -> Outcome {
+    let permit = Outcome::effect(Effect::Permit);
+    match node {
+        Node::Policy(p) => with_directives(permit, &p.directives, ctx),
+        Node::PolicySet(p) => with_directives(permit, &p.directives, ctx),
+        Node::Unresolved { .. } => permit,
+    }
+}
+
 /// Whether a child's target matches (only-one-applicable).
 fn node_applicable(node: &Node, ctx: &Ctx<'_>) -> Result<bool, EvalError> {
     match node {

@@ -40,7 +40,7 @@ pub use rights::{Right, SubjectMatch};
 pub use temporal::{DayTimeDuration, XsDate, XsDateTime, XsTime, YearMonthDuration};
 pub use value::{AttributeValue, DataType, ValueError};
 
-use eval::{Ctx, Kind, Outcome, eval_node};
+use eval::{Ctx, Kind, Outcome, eval_node, permit_with_root_directives};
 use policy::{Algorithm, Compiler, Expr, Node, PolicySetDef, RawRepository, Target};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -254,6 +254,29 @@ impl Pdp {
     /// groups together). The fast path for code-built requests.
     pub fn decide(policy: &Policy, request: &Request) -> DecisionResult {
         decide_with(policy, request, None)
+    }
+
+    /// A Permit that something outside `policy` decided, such as a right delegated to
+    /// the subject: it carries the obligations and advice `policy` itself (not one of its
+    /// rules) attaches to Permit, e.g. the minimum authentication level, and the
+    /// request's IncludeInResult attributes, like any other result. No policy: neither
+    /// obligations nor advice.
+    pub fn permit_outside(policy: Option<&Policy>, request: &Request) -> DecisionResult {
+        let ctx = Ctx {
+            request,
+            selection: None,
+        };
+        let outcome = match policy {
+            Some(policy) => permit_with_root_directives(&policy.root, &ctx),
+            None => Outcome {
+                kind: Kind::Permit,
+                status: Status::ok(),
+                obligations: Vec::new(),
+                advice: Vec::new(),
+                policy_ids: Vec::new(),
+            },
+        };
+        to_result(outcome, &ctx)
     }
 }
 

@@ -182,3 +182,36 @@ fn missing_must_be_present_attribute_is_indeterminate() {
     assert_eq!(result.decision, Decision::Indeterminate);
     assert_eq!(result.status.code, StatusCode::MissingAttribute);
 }
+
+#[test]
+fn a_permit_outside_the_policy_carries_its_obligations_and_included_attributes() {
+    let json = r#"{"Request":{"ReturnPolicyIdList":true,
+      "AccessSubject":[{"Attribute":[{"AttributeId":"urn:altinn:userid","Value":"1337"}]}],
+      "Action":[{"Attribute":[{"AttributeId":"urn:oasis:names:tc:xacml:1.0:action:action-id","Value":"read"}]}],
+      "Resource":[{"Attribute":[{"AttributeId":"urn:altinn:resource","Value":"ske-krav-og-betalinger"},
+        {"AttributeId":"urn:altinn:partyid","Value":"50001","IncludeInResult":true}]}]}}"#;
+    let request = Request::from_json(json).expect("request parses");
+    // The rules themselves do not apply to this subject…
+    assert_eq!(
+        Pdp::decide(&policy(), &request).decision,
+        Decision::NotApplicable
+    );
+    // …but a Permit decided by a delegation carries the policy's obligation.
+    let result = Pdp::permit_outside(Some(&policy()), &request);
+    assert_eq!(result.decision, Decision::Permit);
+    assert_eq!(
+        result.obligations[0].id,
+        "urn:altinn:obligation:authenticationLevel1"
+    );
+    assert_eq!(
+        result.obligations[0].assignments[0].value,
+        AttributeValue::Integer(3)
+    );
+    assert_eq!(result.attributes.len(), 1);
+    assert_eq!(result.attributes[0].attributes[0].id, "urn:altinn:partyid");
+    // Without a policy there is nothing to carry but the included attributes.
+    let bare = Pdp::permit_outside(None, &request);
+    assert_eq!(bare.decision, Decision::Permit);
+    assert!(bare.obligations.is_empty());
+    assert_eq!(bare.attributes.len(), 1);
+}

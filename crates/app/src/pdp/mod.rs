@@ -5,7 +5,15 @@
 //! organisation or system user) and the resource party, enriches the subject with the
 //! roles (`urn:altinn:rolecode`) and access packages (`urn:altinn:accesspackage`) it
 //! holds *for that party* from the PIP, evaluates the resource's compiled policy, and —
-//! when that is NotApplicable — the rights given to the subject directly.
+//! when that is NotApplicable — the rights given to the subject directly. A Permit
+//! through such a right carries the policy's own obligations (the minimum authentication
+//! level) and the request's IncludeInResult attributes, as the reference's does.
+//!
+//! Role codes are offered in upper and lower case (`DAGL` and `dagl`), so a policy
+//! matching either with `string-equal` finds the holder; a person acting for
+//! themselves holds `privatperson` (PRIV) for their own party (the PIP adds it). An app
+//! named by `urn:altinn:org` + `urn:altinn:app` is decided by the policy of the
+//! registry's resource `app_{org}_{app}`.
 //!
 //! No stale caches: every request first reads the database's change counters (one
 //! primary-key read, bumped by triggers in the same transaction as every change to
@@ -41,7 +49,7 @@ pub mod attr {
     pub const RESOURCE: &str = "urn:altinn:resource";
     pub const ORG: &str = "urn:altinn:org";
     pub const APP: &str = "urn:altinn:app";
-    /// Added by the PIP: ER / Altinn 2 role codes, upper case (`DAGL`).
+    /// Added by the PIP: ER / Altinn 2 role codes, in upper and lower case (`DAGL`, `dagl`).
     pub const ROLE_CODE: &str = "urn:altinn:rolecode";
     /// Added by the PIP: the ER role's code (`daglig-leder`).
     pub const CCR_ROLE: &str = "urn:altinn:external-role:ccr";
@@ -122,7 +130,9 @@ impl Enrichment {
     }
 }
 
-/// The `urn:altinn:rolecode` value of a role: the ER or Altinn 2 code in upper case.
+/// The `urn:altinn:rolecode` value of a role: the ER or Altinn 2 code in upper case
+/// (the canonical form the delegation check compares; [`rolecode_values`] gives the
+/// forms a decision offers).
 fn role_code(role: &systembruker_domain::catalogue::Role) -> Option<String> {
     let code = role
         .legacy_code
@@ -279,17 +289,22 @@ impl ContextHandler {
             _ => None,
         };
         let Some(policy) = self.policy(&resource_id, versions).await? else {
-            return Ok(direct_rights(enrichment.as_deref(), &resource_id, request)
-                .unwrap_or_else(|| DecisionResult::new(Decision::NotApplicable, Status::ok())));
+            return Ok(if delegated(enrichment.as_deref(), &resource_id, request) {
+                Pdp::permit_outside(None, request)
+            } else {
+                DecisionResult::new(Decision::NotApplicable, Status::ok())
+            });
         };
         if let Some(enrichment) = &enrichment {
             enrich(request, &policy, enrichment);
         }
         let result = Pdp::decide(&policy.policy, request);
         if result.decision == Decision::NotApplicable
-            && let Some(permit) = direct_rights(enrichment.as_deref(), &resource_id, request)
+            && delegated(enrichment.as_deref(), &resource_id, request)
         {
-            return Ok(permit);
+            // As the reference: a delegation without obligations of its own carries
+            // the resource policy's (docs/authorization.md#the-pdp).
+            return Ok(Pdp::permit_outside(Some(&policy.policy), request));
         }
         Ok(result)
     }
@@ -536,6 +551,19 @@ fn check_no_pip_attributes(request: &Request) -> Result<(), Undecidable> {
     Ok(())
 }
 
+/// The registry id of the app an app policy's resource match names (`urn:altinn:org`
+/// and `urn:altinn:app` → `app_{org}_{app}`), so the delegation check reads an app's
+/// rules as it reads any resource's.
+pub fn app_resource_id(matches: &[systembruker_xacml::SubjectMatch]) -> Option<String> {
+    let value = |id: &str| {
+        matches
+            .iter()
+            .find(|m| m.attribute_id == id)
+            .map(|m| m.value.as_str())
+    };
+    Some(format!("app_{}_{}", value(attr::ORG)?, value(attr::APP)?))
+}
+
 /// `urn:altinn:resource`, or `app_{org}_{app}` for an app given as org + app.
 fn resource_id(request: &Request) -> Result<String, Undecidable> {
     if let Some(id) = request.values(category::RESOURCE, attr::RESOURCE).next() {
@@ -552,15 +580,27 @@ fn resource_id(request: &Request) -> Result<String, Undecidable> {
     }
 }
 
+/// The `urn:altinn:rolecode` values a decision offers for one role code: the code as
+/// the reference's role sources hand it out, upper case for ER and Altinn 2 codes
+/// (`DAGL`, `REGNA`) and lower case in many app and resource policies (`dagl`,
+/// `regna`). Offering both lets a policy's `string-equal` match either; a policy
+/// using `string-equal-ignore-case` matches the same holder either way.
+fn rolecode_values(code: &str) -> impl Iterator<Item = String> {
+    let upper = code.to_uppercase();
+    let lower = code.to_lowercase();
+    let both = (lower != upper).then_some(lower);
+    std::iter::once(upper).chain(both)
+}
+
 fn enrich(request: &mut Request, policy: &CachedPolicy, enrichment: &Enrichment) {
     let subject = category::ACCESS_SUBJECT;
     if policy.needs_roles {
-        for code in &enrichment.role_codes {
-            request.add_attribute(
-                subject,
-                attr::ROLE_CODE,
-                AttributeValue::string(code.clone()),
-            );
+        for value in enrichment
+            .role_codes
+            .iter()
+            .flat_map(|c| rolecode_values(c))
+        {
+            request.add_attribute(subject, attr::ROLE_CODE, AttributeValue::string(value));
         }
         for code in &enrichment.ccr_roles {
             request.add_attribute(
@@ -581,15 +621,49 @@ fn enrich(request: &mut Request, policy: &CachedPolicy, enrichment: &Enrichment)
     }
 }
 
-/// Permit when the party gave the subject this very right (resource × action).
-fn direct_rights(
-    enrichment: Option<&Enrichment>,
-    resource_id: &str,
-    request: &Request,
-) -> Option<DecisionResult> {
-    let enrichment = enrichment?;
-    let granted = request
-        .values(category::ACTION, ACTION_ID)
-        .any(|action| enrichment.facts.has_right(resource_id, &value_text(action)));
-    granted.then(|| DecisionResult::new(Decision::Permit, Status::ok()))
+/// Whether the party gave the subject this very right (resource × action).
+fn delegated(enrichment: Option<&Enrichment>, resource_id: &str, request: &Request) -> bool {
+    enrichment.is_some_and(|enrichment| {
+        request
+            .values(category::ACTION, ACTION_ID)
+            .any(|action| enrichment.facts.has_right(resource_id, &value_text(action)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_code_is_offered_in_upper_and_lower_case() {
+        let values: Vec<String> = rolecode_values("DAGL").collect();
+        assert_eq!(values, ["DAGL", "dagl"]);
+        let values: Vec<String> = rolecode_values("regna").collect();
+        assert_eq!(values, ["REGNA", "regna"]);
+        let values: Vec<String> = rolecode_values("FFØR").collect();
+        assert_eq!(values, ["FFØR", "ffør"]);
+    }
+
+    #[test]
+    fn the_legacy_codes_of_er_roles_are_derived_as_the_reference_does() {
+        // Pia is daglig leder of an AS: DAGL and the Altinn 2 roles the role map gives it.
+        let (org, pia) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let facts = SubjectFacts {
+            subject: pia,
+            party: org,
+            facts: systembruker_domain::catalogue::InMemoryFacts::default()
+                .with_org(org, "AS", None)
+                .with_role(org, pia, "daglig-leder"),
+            ..SubjectFacts::default()
+        };
+        let enrichment = Enrichment::from_facts(Catalogue::builtin(), facts).unwrap();
+        for code in ["DAGL", "REGNA", "APIADM", "ADMAI", "HADM", "KLADM"] {
+            assert!(
+                enrichment.role_codes.iter().any(|c| c == code),
+                "{code}: {:?}",
+                enrichment.role_codes
+            );
+        }
+        assert_eq!(enrichment.ccr_roles, ["daglig-leder"]);
+    }
 }

@@ -47,6 +47,26 @@ pub struct RoleFact {
     pub role: String,
 }
 
+/// The role a person holds for their own party: `privatperson` (legacy code PRIV).
+pub const PRIVATE_PERSON_ROLE: &str = "privatperson";
+
+/// A person is always a party of their own: acting for themselves they hold the role
+/// `privatperson` (PRIV), and with it its packages (the `innbygger-*` ones) and the
+/// Altinn 2 roles it implies, as the reference's information point gives them
+/// (docs/rules.md#packages-and-roles). No register stores this role; the information
+/// point adds it. An organisation holds no role for itself.
+pub fn own_party_role(
+    subject: PartyKey,
+    party: PartyKey,
+    party_is_person: bool,
+) -> Option<RoleFact> {
+    (party_is_person && subject == party).then(|| RoleFact {
+        from: party,
+        to: subject,
+        role: PRIVATE_PERSON_ROLE.to_string(),
+    })
+}
+
 /// What the rules need to know about an organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

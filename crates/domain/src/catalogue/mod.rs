@@ -20,8 +20,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 pub use access::{
-    DelegationCheck, Grant, HeldPackage, InMemoryFacts, KeyRoleLink, OrgFacts, PackageDelegation,
-    PackageRef, PartyKey, Reason, RoleFact, RoleFacts, can_delegate, packages_held,
+    DelegationCheck, Grant, HeldPackage, InMemoryFacts, KeyRoleLink, OrgFacts, PRIVATE_PERSON_ROLE,
+    PackageDelegation, PackageRef, PartyKey, Reason, RoleFact, RoleFacts, can_delegate,
+    own_party_role, packages_held,
 };
 pub use error::{CatalogueError, LookupError};
 pub use export::{ExportArea, ExportAreaGroup, ExportPackage, RolePackageRow};

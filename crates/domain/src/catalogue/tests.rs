@@ -722,3 +722,44 @@ fn facts_are_usable_as_a_trait_object() {
     assert!(!pia.is_empty());
     assert_eq!(facts.roles_between(ROR_OG_VANN, TALLMAKERNE).len(), 1);
 }
+
+// ----- a person acting for themselves -----
+
+#[test]
+fn a_person_acting_for_themselves_is_privatperson_with_its_packages() {
+    let role = own_party_role(PIA, PIA, true).unwrap();
+    assert_eq!((role.from, role.to), (PIA, PIA));
+    assert_eq!(
+        catalogue().role(&role.role).unwrap().legacy_code.as_deref(),
+        Some("priv")
+    );
+    let facts = InMemoryFacts::default().with_role(role.from, role.to, &role.role);
+    let held = packages_held(catalogue(), PIA, PIA, &facts).unwrap();
+    let codes = codes(&held);
+    assert!(
+        codes.contains("innbygger-skatteforhold-privatpersoner"),
+        "{codes:?}"
+    );
+    assert!(
+        codes.iter().all(|c| c.starts_with("innbygger-")),
+        "{codes:?}"
+    );
+    // The Altinn 2 roles PRIV implies, as the reference's role map gives them.
+    let implied: Vec<&str> = catalogue()
+        .implied_roles(&role.role)
+        .unwrap()
+        .iter()
+        .map(|r| r.code.as_str())
+        .collect();
+    assert!(
+        implied.contains(&"admai") && implied.contains(&"regna"),
+        "{implied:?}"
+    );
+}
+
+#[test]
+fn nobody_else_holds_a_role_for_a_party_by_being_it() {
+    // An organisation acting for itself, and a person acting for someone else.
+    assert_eq!(own_party_role(ROR_OG_VANN, ROR_OG_VANN, false), None);
+    assert_eq!(own_party_role(PIA, OLA, true), None);
+}
