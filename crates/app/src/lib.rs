@@ -8,19 +8,24 @@
 //! parse their input, call a use case and map its result (see docs/architecture.md).
 
 pub mod access;
+pub mod authorized_parties;
 mod caller;
+pub mod catalogue_browse;
 pub mod changerequests;
 pub mod clients;
 pub mod delegations;
 pub mod demo;
 mod error;
+pub mod facilitator;
 mod lifecycle;
 pub mod pdp;
 pub mod register;
+pub mod registry_browse;
 pub mod resources;
 pub mod scopes;
 pub mod system_resources;
 pub mod systemregister;
+pub mod systemuser_stream;
 
 use std::sync::Arc;
 

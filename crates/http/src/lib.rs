@@ -3,10 +3,14 @@
 
 pub mod auth;
 pub mod authentication;
+mod authorizedparties;
+mod catalogue;
 mod connections;
 pub use systembruker_app::demo;
 mod edge;
+mod exchange;
 mod extract;
+mod facilitator;
 mod health;
 pub mod limits;
 mod maskinporten;
@@ -18,9 +22,12 @@ pub mod pdp;
 mod portal;
 pub mod problem;
 mod register;
+mod registry_browse;
 pub use register::import;
 mod resources;
+mod slash;
 mod state;
+mod stream;
 pub use systembruker_app::system_resources;
 pub mod testing;
 mod testtools;
@@ -48,14 +55,25 @@ pub fn app(state: AppState) -> Router {
         .merge(resources::routes())
         .merge(pdp::routes())
         .merge(connections::routes())
+        .merge(facilitator::routes())
+        .merge(catalogue::routes())
+        .merge(authorizedparties::routes())
+        .merge(stream::routes())
+        .merge(exchange::routes())
+        .merge(registry_browse::routes())
         .merge(maskinporten::routes())
         .merge(testtools::routes(state.config.dev))
         .split_for_parts();
     let openapi_json = openapi::into_json(openapi);
-    api.merge(health::routes(&state))
+    let app = api
+        .merge(health::routes(&state))
         .merge(openapi::routes(openapi_json))
         .merge(portal::routes(&state))
         .fallback(problem::not_found_fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            facilitator::check_named_facilitator,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -67,7 +85,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             metrics::observe,
         ))
-        .with_state(state)
+        .with_state(state);
+    slash::accept_trailing_slash(app)
 }
 
 /// The application of the metrics listener (`--metrics-listen`): `/metrics` only.

@@ -78,6 +78,10 @@ pub const PLATFORM_SCOPES: &[PlatformScope] = &[
         "Look up system users by client id (Maskinporten's own lookup)",
     ),
     open(
+        "altinn:accessmanagement/authorizedparties",
+        "List the parties the caller (a person or a system user) may act for",
+    ),
+    open(
         "altinn:systembruker.demo",
         "The demo API of the system-user walkthrough",
     ),

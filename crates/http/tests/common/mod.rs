@@ -92,7 +92,13 @@ pub async fn register_client(server: &TestServer) -> VendorClient {
 impl VendorClient {
     /// A JWT-bearer grant for a system-user token for `owner`.
     pub fn assertion(&self, owner: &str) -> String {
+        self.assertion_with_scope(owner, DEMO_SCOPE)
+    }
+
+    /// A JWT-bearer grant for a system-user token for `owner` asking for `scope`.
+    pub fn assertion_with_scope(&self, owner: &str, scope: &str) -> String {
         let mut claims = self.claims(&self.client_id);
+        claims["scope"] = json!(scope);
         claims["authorization_details"] = json!([{
             "type": "urn:altinn:systemuser",
             "systemuser_org": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{owner}")}
