@@ -44,7 +44,7 @@ fn exchanged(caller: &Caller, now: i64) -> ApiResult<MintRequest> {
             "only a Maskinporten token (an organisation's, or a system user's) is exchanged here",
         )
     };
-    let consumer = caller.consumer_org.clone().ok_or_else(refused)?;
+    let consumer = caller.consumer_org.ok_or_else(refused)?;
     if caller.pid.is_some() || caller.is_admin() {
         return Err(refused());
     }

@@ -100,7 +100,7 @@ async fn area_groups_areas_and_packages_are_browsed_by_id(server: TestServer) {
     for path in ["group/x", "area/x/packages", "package/x"] {
         let (status, body) = get(&server, &format!("{META}/accesspackages/{path}")).await;
         assert_eq!(
-            (status, body["code"].clone()),
+            (status, body["errors"][0]["code"].clone()),
             (StatusCode::BAD_REQUEST, json!("STD-00010")),
             "{path}"
         );
@@ -134,7 +134,7 @@ async fn packages_are_found_by_search(server: TestServer) {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let (status, body) = get(&server, &format!("{META}/accesspackages/search")).await;
     assert_eq!(
-        (status, body["code"].clone()),
+        (status, body["errors"][0]["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("STD-00010"))
     );
     // In resources: the demo resource's title finds the packages its policy names.
@@ -247,7 +247,7 @@ async fn resources_are_searched_by_their_fields(server: TestServer) {
     assert_eq!(none, json!([]));
     let (status, body) = get(&server, &format!("{REGISTRY}/Search?resourceType=Nonsense")).await;
     assert_eq!(
-        (status, body["code"].clone()),
+        (status, body["errors"][0]["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("STD-00010"))
     );
 }
@@ -307,7 +307,13 @@ async fn resources_are_found_by_the_subjects_they_name(server: TestServer) {
         found["data"][0]["subject"]["urn"],
         "urn:altinn:rolecode:dagl"
     );
-    assert_eq!(found["data"][0]["resources"][0]["value"], DEMO_RESOURCE);
+    let named: Vec<&Value> = found["data"][0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["value"])
+        .collect();
+    assert!(named.contains(&&json!(DEMO_RESOURCE)), "{found}");
     assert_eq!(found["data"][1]["resources"], json!([]));
     // Not a URN, not a list, not JSON: 400.
     for (body, content_type) in [
@@ -341,7 +347,7 @@ async fn the_updated_feed_pages_with_a_token(server: TestServer) {
     assert!(
         pairs
             .iter()
-            .all(|p| p["resourceUrn"] == format!("urn:altinn:resource:{DEMO_RESOURCE}"))
+            .any(|p| p["resourceUrn"] == format!("urn:altinn:resource:{DEMO_RESOURCE}"))
     );
     assert_eq!(all["links"]["next"], Value::Null);
     // One pair a page: following the links walks every pair once, in order.

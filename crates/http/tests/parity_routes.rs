@@ -153,7 +153,7 @@ async fn agent_delegations_name_the_facilitator(server: TestServer) {
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(body["code"], "STD-00010", "{body}");
+        assert_eq!(body["errors"][0]["code"], "STD-00010", "{body}");
     }
     // Someone who is not client administrator of the firm: 403; no token: 401.
     let pia = server.personal_token(PIA, PORTAL).await.unwrap();
@@ -334,7 +334,7 @@ async fn a_person_acts_for_themselves_and_their_organisations(server: TestServer
     );
     let (status, body) = get_as(&server, &format!("{PARTIES}?includeInstances=true"), &tina).await;
     assert_eq!(
-        (status, body["code"].clone()),
+        (status, body["errors"][0]["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("STD-00010"))
     );
 
@@ -478,7 +478,7 @@ async fn the_system_user_feed_lists_every_change(server: TestServer) {
     );
     let (status, body) = get_as(&server, &format!("{STREAM}?token=abc"), ADMIN_TOKEN).await;
     assert_eq!(
-        (status, body["code"].clone()),
+        (status, body["errors"][0]["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("STD-00010"))
     );
 }
@@ -630,7 +630,7 @@ async fn parameters_naming_the_facilitator_must_name_the_party(server: TestServe
     for (method, path) in refused {
         let (status, body) = send(&server, method.clone(), &path, &tina, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {body}");
-        assert_eq!(body["code"], "STD-00010", "{body}");
+        assert_eq!(body["errors"][0]["code"], "STD-00010", "{body}");
     }
     // Nothing was changed by the refused calls: the agent still has its one client.
     let (status, clients) = send(
