@@ -312,7 +312,12 @@ mod tests {
         v["accessListMode"] = "Sometimes".into();
         let r: ServiceResource = serde_json::from_value(v).unwrap();
         assert!(!r.access_list_enabled());
-        let paths: Vec<String> = r.validate().unwrap_err().into_iter().map(|e| e.path).collect();
+        let paths: Vec<String> = r
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
         assert_eq!(paths, ["/accessListMode"]);
     }
 

@@ -130,12 +130,21 @@ async fn members_are_added_removed_and_replaced_keeping_their_since(store: SqlSt
         members.iter().map(|m| m.party).collect::<Vec<_>>(),
         [BANK, FARM]
     );
-    assert_eq!(members[0].since, bank_since, "a member that stays keeps its since");
+    assert_eq!(
+        members[0].since, bank_since,
+        "a member that stays keeps its since"
+    );
     assert_eq!(
         store.access_list_memberships(FARM).await.unwrap(),
         ["skd:godkjente-banker"]
     );
-    assert!(store.access_list_memberships(SHOP).await.unwrap().is_empty());
+    assert!(
+        store
+            .access_list_memberships(SHOP)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         history_actions(&store).await,
         [
@@ -241,7 +250,13 @@ async fn deleting_a_list_removes_its_members_and_connections(store: SqlStore) {
             .unwrap()
             .is_empty()
     );
-    assert!(store.delete_access_list(LIST, &actor).await.unwrap().is_none());
+    assert!(
+        store
+            .delete_access_list(LIST, &actor)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let actions = history_actions(&store).await;
     assert_eq!(actions.last().map(String::as_str), Some("deleted"));
     // Recreated under the same name, it is a new list.
@@ -259,7 +274,10 @@ async fn a_member_must_be_a_registered_party(store: SqlStore) {
         .change_access_list_members(LIST, MemberChange::Add, &[unknown], &actor)
         .await
         .unwrap_err();
-    assert!(matches!(err, systembruker_storage::StoreError::Invalid(_)), "{err}");
+    assert!(
+        matches!(err, systembruker_storage::StoreError::Invalid(_)),
+        "{err}"
+    );
     let list = store.access_list(LIST).await.unwrap().unwrap();
     assert_eq!(list.version, 1, "nothing changed");
 }
