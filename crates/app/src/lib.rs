@@ -8,6 +8,7 @@
 //! parse their input, call a use case and map its result (see docs/architecture.md).
 
 pub mod access;
+pub mod access_lists;
 pub mod authorized_parties;
 mod caller;
 pub mod catalogue_browse;

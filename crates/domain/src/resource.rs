@@ -150,6 +150,14 @@ impl ServiceResource {
             .map(|r| r.reference.as_str())
     }
 
+    /// Whether the resource's `accessListMode` is `Enabled`: then a Permit stands only for
+    /// an organisation on one of its access lists (docs/authorization.md#access-lists).
+    pub fn access_list_enabled(&self) -> bool {
+        self.access_list_mode
+            .as_deref()
+            .is_some_and(|mode| mode.eq_ignore_ascii_case("Enabled"))
+    }
+
     /// Checks the rules of the reference's resource registry; returns every failure at once.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -223,6 +231,14 @@ impl ServiceResource {
                 "a reference must not be empty",
             ));
         }
+        if self.access_list_mode.as_deref().is_some_and(|mode| {
+            !mode.eq_ignore_ascii_case("Enabled") && !mode.eq_ignore_ascii_case("Disabled")
+        }) {
+            errors.push(FieldError::new(
+                "/accessListMode",
+                "must be Disabled or Enabled",
+            ));
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -282,6 +298,27 @@ mod tests {
                 "/resourceReferences"
             ]
         );
+    }
+
+    #[test]
+    fn access_list_mode_is_disabled_or_enabled() {
+        let mut v = demo();
+        let r: ServiceResource = serde_json::from_value(v.clone()).unwrap();
+        assert!(!r.access_list_enabled(), "no mode: disabled");
+        v["accessListMode"] = "Enabled".into();
+        let r: ServiceResource = serde_json::from_value(v.clone()).unwrap();
+        assert!(r.access_list_enabled());
+        assert_eq!(r.validate(), Ok(()));
+        v["accessListMode"] = "Sometimes".into();
+        let r: ServiceResource = serde_json::from_value(v).unwrap();
+        assert!(!r.access_list_enabled());
+        let paths: Vec<String> = r
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(paths, ["/accessListMode"]);
     }
 
     #[test]

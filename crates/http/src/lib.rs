@@ -1,6 +1,7 @@
 //! The HTTP layer of systembruker: every API under the reference's own path prefixes,
 //! thin over the domain rules and the storage ports.
 
+mod access_lists;
 pub mod auth;
 pub mod authentication;
 mod authorizedparties;
@@ -53,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(authentication::routes())
         .merge(meta::routes())
         .merge(resources::routes())
+        .merge(access_lists::routes())
         .merge(pdp::routes())
         .merge(connections::routes())
         .merge(facilitator::routes())

@@ -11,6 +11,7 @@ macro_rules! trusted_sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+mod access_lists;
 mod batch;
 mod clients;
 mod counters;
@@ -29,6 +30,9 @@ mod systemusers;
 pub mod testing;
 mod versioned;
 
+pub use access_lists::{
+    AccessList, AccessListConnection, AccessListMember, AccessListStore, ListKey, MemberChange,
+};
 pub use clients::{ClientCandidate, ClientDelegationStore, DelegatedClient, NewClientDelegation};
 pub use counters::AuthzVersions;
 pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
@@ -51,6 +55,7 @@ pub use versioned::VersionedCache;
 pub trait Store:
     RegisterStore
     + ResourceStore
+    + AccessListStore
     + DelegationStore
     + ClientDelegationStore
     + PipStore
@@ -68,6 +73,7 @@ pub trait Store:
 impl<
     T: RegisterStore
         + ResourceStore
+        + AccessListStore
         + DelegationStore
         + ClientDelegationStore
         + PipStore

@@ -22,6 +22,8 @@
 //! against its stored version before it is used again. Several processes sharing one
 //! database therefore all see a change on their very next decision.
 
+mod access_lists;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -196,6 +198,7 @@ pub struct ContextHandler {
     limits: CacheLimits,
     caches: Mutex<Caches>,
     decisions: Family<DecisionLabels, Counter>,
+    access_lists: access_lists::ModeCache,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -216,6 +219,7 @@ impl ContextHandler {
                 parties: HashMap::new(),
             }),
             decisions: Family::default(),
+            access_lists: access_lists::ModeCache::new(limits.policies),
         }
     }
 
@@ -246,9 +250,11 @@ impl ContextHandler {
         // dropped before the next is made.
         for individual in request.individuals() {
             let result = match individual {
-                Ok(mut single) => match self.decide(&mut single, versions).await {
-                    Ok(result) | Err(Undecidable(result)) => result,
-                },
+                Ok(mut single) => {
+                    match self.decide_with_access_lists(&mut single, versions).await {
+                        Ok(result) | Err(Undecidable(result)) => result,
+                    }
+                }
                 Err(message) => DecisionResult::processing_error(message),
             };
             self.decisions
