@@ -76,10 +76,6 @@ pub struct ListWith<T> {
     pub data: T,
 }
 
-fn actor(caller: &Caller) -> systembruker_storage::Actor {
-    crate::systemregister::actor(caller)
-}
-
 /// Checks the owner and identifier in a path.
 pub fn check_key(key: ListKey<'_>) -> AppResult<()> {
     check_owner_name(key.owner)?;
@@ -171,7 +167,7 @@ pub async fn upsert(
     check_owner(app, caller, key.owner).await?;
     Ok(app
         .store
-        .upsert_access_list(key, name.trim(), description, &actor(caller))
+        .upsert_access_list(key, name.trim(), description, &crate::actor(caller))
         .await?)
 }
 
@@ -179,7 +175,10 @@ pub async fn upsert(
 pub async fn delete(app: &App, caller: &Caller, key: ListKey<'_>) -> AppResult<Option<AccessList>> {
     check_key(key)?;
     check_owner(app, caller, key.owner).await?;
-    Ok(app.store.delete_access_list(key, &actor(caller)).await?)
+    Ok(app
+        .store
+        .delete_access_list(key, &crate::actor(caller))
+        .await?)
 }
 
 /// The list's members.
@@ -216,7 +215,7 @@ pub async fn change_members(
     }
     let list = app
         .store
-        .change_access_list_members(key, change, &uuids, &actor(caller))
+        .change_access_list_members(key, change, &uuids, &crate::actor(caller))
         .await?;
     let data = app.store.access_list_members(list.id).await?;
     Ok(ListWith { list, data })
@@ -286,7 +285,7 @@ pub async fn connect(
     actions.dedup();
     let (list, data) = app
         .store
-        .upsert_access_list_connection(key, resource_id, &actions, &actor(caller))
+        .upsert_access_list_connection(key, resource_id, &actions, &crate::actor(caller))
         .await?;
     Ok(ListWith { list, data })
 }
@@ -303,7 +302,7 @@ pub async fn disconnect(
     existing(app, key).await?;
     let removed = app
         .store
-        .delete_access_list_connection(key, resource_id, &actor(caller))
+        .delete_access_list_connection(key, resource_id, &crate::actor(caller))
         .await?;
     Ok(removed.map(|(list, data)| ListWith { list, data }))
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::catalogue::{
     Catalogue, LookupError, PackageRef, PartyKey, Reason, RoleFacts, can_delegate,
 };
-use crate::rules::{DelegationFailure, RuleError};
+use crate::rules::{DelegationFailure, Lack, RuleError};
 
 /// The approver acting for a party, as the check reads them.
 pub struct Approver<'a> {
@@ -176,7 +176,7 @@ pub fn check(
             checked.failures.push(DelegationFailure {
                 kind: "accessPackage".into(),
                 name: check.package.urn,
-                code: "AUTH-00053".into(),
+                lack: Lack::PackageDelegation,
                 reason: "the user holds no role or delegation that lets them delegate this package for the party".into(),
             });
         }
@@ -184,11 +184,11 @@ pub fn check(
     Ok(checked)
 }
 
-fn right_failure(resource: &str, number: u8, reason: impl Into<String>) -> DelegationFailure {
+fn right_failure(resource: &str, lack: Lack, reason: impl Into<String>) -> DelegationFailure {
     DelegationFailure {
         kind: "right".into(),
         name: resource.into(),
-        code: format!("AUTH-{number:05}"),
+        lack,
         reason: reason.into(),
     }
 }
@@ -204,22 +204,30 @@ fn check_resource(
 ) -> Result<Result<Vec<DelegatedRight>, DelegationFailure>, LookupError> {
     let rules = match facts {
         ResourceFacts::Missing => {
-            return Ok(Err(right_failure(id, 1, "the resource does not exist")));
+            return Ok(Err(right_failure(
+                id,
+                Lack::NoRights,
+                "the resource does not exist",
+            )));
         }
         ResourceFacts::NotDelegable => {
-            return Ok(Err(right_failure(id, 70, "the resource is not delegable")));
+            return Ok(Err(right_failure(
+                id,
+                Lack::NotDelegable,
+                "the resource is not delegable",
+            )));
         }
         ResourceFacts::MaskinportenSchema => {
             return Ok(Err(right_failure(
                 id,
-                71,
+                Lack::MaskinportenSchema,
                 "Maskinporten schema resources are delegated as scopes, not to system users",
             )));
         }
         ResourceFacts::NoPolicy => {
             return Ok(Err(right_failure(
                 id,
-                1,
+                Lack::NoRights,
                 "the resource has no policy, so it grants no rights",
             )));
         }
@@ -239,7 +247,7 @@ fn check_resource(
     if rights.is_empty() {
         return Ok(Err(right_failure(
             id,
-            1,
+            Lack::NoRights,
             "the resource's policy grants no actions",
         )));
     }
@@ -255,16 +263,19 @@ fn missing(id: &str, rule: &PolicyRule, reasons: &[RightReason]) -> Option<Deleg
         return None;
     }
     let has = |code: ReasonCode| reasons.iter().any(|r| r.code == code);
-    let (number, why) = if has(ReasonCode::MissingPackageAccess) {
-        (68, "the user holds none of the access packages that give")
+    let (lack, why) = if has(ReasonCode::MissingPackageAccess) {
+        (
+            Lack::Package,
+            "the user holds none of the access packages that give",
+        )
     } else if has(ReasonCode::MissingRoleAccess) {
-        (16, "the user holds none of the roles that give")
+        (Lack::Role, "the user holds none of the roles that give")
     } else {
-        (18, "nobody delegated to the user")
+        (Lack::Delegation, "nobody delegated to the user")
     };
     Some(right_failure(
         id,
-        number,
+        lack,
         format!("{why} the action {:?}", rule.action),
     ))
 }
@@ -375,8 +386,8 @@ mod tests {
         vec![(RESOURCE.into(), ResourceFacts::Policy(rules))]
     }
 
-    fn codes(checked: &Checked) -> Vec<&str> {
-        checked.failures.iter().map(|f| f.code.as_str()).collect()
+    fn codes(checked: &Checked) -> Vec<String> {
+        checked.failures.iter().map(|f| f.lack.code()).collect()
     }
 
     #[test]

@@ -19,9 +19,77 @@ pub struct DelegationFailure {
     pub kind: String,
     /// The resource id or package URN.
     pub name: String,
-    /// The `AUTH-000NN` code for this failure.
-    pub code: String,
+    /// What the approver lacks; serialised as its `AUTH-000NN` code.
+    #[serde(rename = "code", serialize_with = "lack_code")]
+    pub lack: Lack,
     pub reason: String,
+}
+
+/// What stops one right or package from being delegated: each lack knows the reference's
+/// code for it and the portal's words for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lack {
+    /// AUTH-00001: the resource does not exist, has no policy or its policy grants nothing.
+    NoRights,
+    /// AUTH-00016: none of the roles that give the action.
+    Role,
+    /// AUTH-00018: nobody delegated the action to the approver.
+    Delegation,
+    /// AUTH-00053: no role or delegation that lets the approver pass the package on.
+    PackageDelegation,
+    /// AUTH-00068: none of the access packages that give the action.
+    Package,
+    /// AUTH-00070: the resource is not delegable.
+    NotDelegable,
+    /// AUTH-00071: a Maskinporten schema, delegated as a scope instead.
+    MaskinportenSchema,
+}
+
+impl Lack {
+    /// Every lack, for tests that each has its words.
+    pub const ALL: [Lack; 7] = [
+        Lack::NoRights,
+        Lack::Role,
+        Lack::Delegation,
+        Lack::PackageDelegation,
+        Lack::Package,
+        Lack::NotDelegable,
+        Lack::MaskinportenSchema,
+    ];
+
+    /// The number of the reference's `AUTH-000NN` code.
+    pub fn number(self) -> u8 {
+        match self {
+            Lack::NoRights => 1,
+            Lack::Role => 16,
+            Lack::Delegation => 18,
+            Lack::PackageDelegation => 53,
+            Lack::Package => 68,
+            Lack::NotDelegable => 70,
+            Lack::MaskinportenSchema => 71,
+        }
+    }
+
+    /// The reference's code, e.g. `AUTH-00068`.
+    pub fn code(self) -> String {
+        format!("AUTH-{:05}", self.number())
+    }
+
+    /// The key of the portal's text that explains the lack to the approver.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Lack::Package => "missing.reason.package",
+            Lack::Role => "missing.reason.role",
+            Lack::Delegation => "missing.reason.delegation",
+            Lack::PackageDelegation => "missing.reason.package_delegate",
+            Lack::NotDelegable | Lack::MaskinportenSchema => "missing.reason.not_delegable",
+            Lack::NoRights => "missing.reason.other",
+        }
+    }
+}
+
+fn lack_code<S: serde::Serializer>(lack: &Lack, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&lack.code())
 }
 
 /// A refusal by one of the platform's rules.
@@ -189,7 +257,7 @@ pub enum RuleError {
 fn summary(failures: &[DelegationFailure]) -> String {
     failures
         .iter()
-        .map(|f| format!("{} {}: {} ({})", f.kind, f.name, f.reason, f.code))
+        .map(|f| format!("{} {}: {} ({})", f.kind, f.name, f.reason, f.lack.code()))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -235,11 +303,9 @@ impl RuleError {
             Self::PackagesNotAllowed { agent: false, .. } | Self::ClientIsTheFirm => 64,
             Self::PackagesNotAllowed { agent: true, .. } => 65,
             Self::NotAccessManager { .. } => 66,
-            Self::ApproverLacksRights { failures } => failures
-                .first()
-                .and_then(|f| f.code.strip_prefix("AUTH-"))
-                .and_then(|n| n.parse::<u8>().ok())
-                .unwrap_or(14),
+            Self::ApproverLacksRights { failures } => {
+                failures.first().map_or(14, |f| f.lack.number())
+            }
             Self::NotAClient { .. } | Self::ClientRelationEnded => 79,
             Self::ClientLacksPackages { .. } => 80,
         }
@@ -393,15 +459,35 @@ mod tests {
     }
 
     #[test]
+    fn a_lack_travels_in_json_as_its_altinn_code() {
+        let failure = DelegationFailure {
+            kind: "accessPackage".into(),
+            name: "urn:altinn:accesspackage:regnskapsforer-med-signeringsrettighet".into(),
+            lack: Lack::Package,
+            reason: "no package gives it".into(),
+        };
+        let json = serde_json::to_value(&failure).unwrap();
+        assert_eq!(json["code"], "AUTH-00068");
+        assert!(json.get("lack").is_none());
+        let codes: std::collections::BTreeSet<String> =
+            Lack::ALL.iter().map(|l| l.code()).collect();
+        assert_eq!(
+            codes.len(),
+            Lack::ALL.len(),
+            "each lack its own code: {codes:?}"
+        );
+    }
+
+    #[test]
     fn a_failed_delegation_check_takes_the_code_of_its_first_failure() {
-        let failure = |code: &str| DelegationFailure {
+        let failure = |lack: Lack| DelegationFailure {
             kind: "right".into(),
             name: "ske-krav-og-betalinger".into(),
-            code: code.into(),
+            lack,
             reason: "no role gives it".into(),
         };
         let refused = RuleError::ApproverLacksRights {
-            failures: vec![failure("AUTH-00016"), failure("AUTH-00053")],
+            failures: vec![failure(Lack::Role), failure(Lack::PackageDelegation)],
         };
         assert_eq!(refused.code(), "AUTH-00016");
         assert_eq!(refused.status(), 403);

@@ -22,6 +22,7 @@ server_tests!(
     a_person_acting_for_themselves_may_read_their_own_data_through_priv,
     a_permit_through_a_delegated_right_carries_obligations_and_included_attributes,
     an_app_policy_decides_requests_naming_org_app_and_task,
+    the_context_handler_supplies_the_current_time,
 );
 
 const ACTION_ID: &str = "urn:oasis:names:tc:xacml:1.0:action:action-id";
@@ -517,4 +518,44 @@ async fn an_app_policy_decides_requests_naming_org_app_and_task(server: TestServ
         .find(|r| r["right"]["action"] == "write")
         .unwrap();
     assert_eq!(write["result"], true, "{check}");
+}
+
+/// XACML 3.0 §10.2.5: a condition on `current-dateTime` (which must be present) is decided
+/// with the time the context handler supplies; the caller does not send it.
+async fn the_context_handler_supplies_the_current_time(server: TestServer) {
+    const TIMED: &str = "parity-timed";
+    let on = resource_attr("urn:altinn:resource", TIMED);
+    let before = |n: usize, action: &str, until: &str| {
+        rule(n, (ROLE, "dagl"), &on, action).replace(
+            "</xacml:Target></xacml:Rule>",
+            &format!(
+                "</xacml:Target><xacml:Condition>\
+                 <xacml:Apply FunctionId=\"urn:oasis:names:tc:xacml:1.0:function:dateTime-less-than\">\
+                 <xacml:Apply FunctionId=\"urn:oasis:names:tc:xacml:1.0:function:dateTime-one-and-only\">\
+                 <xacml:AttributeDesignator AttributeId=\"urn:oasis:names:tc:xacml:1.0:environment:current-dateTime\" \
+                 Category=\"urn:oasis:names:tc:xacml:3.0:attribute-category:environment\" \
+                 DataType=\"http://www.w3.org/2001/XMLSchema#dateTime\" MustBePresent=\"true\"/></xacml:Apply>\
+                 <xacml:AttributeValue DataType=\"http://www.w3.org/2001/XMLSchema#dateTime\">{until}</xacml:AttributeValue>\
+                 </xacml:Apply></xacml:Condition></xacml:Rule>"
+            ),
+        )
+    };
+    let rules = [
+        before(1, "read", "2999-01-01T00:00:00Z"),
+        before(2, "write", "2001-01-01T00:00:00Z"),
+    ];
+    register(
+        &server,
+        resource_json(TIMED, "GenericAccessResource", json!([])),
+        policy(TIMED, &rules, 2),
+    )
+    .await;
+    assert_eq!(
+        decide(&server, person(PIA), "read", for_org(TIMED, ROR_OG_VANN)).await,
+        "Permit"
+    );
+    assert_eq!(
+        decide(&server, person(PIA), "write", for_org(TIMED, ROR_OG_VANN)).await,
+        "NotApplicable"
+    );
 }

@@ -13,7 +13,10 @@
 //! every change to a resource), and memberships are read with one indexed query per
 //! decision that needs them, so a change counts on the very next decision.
 
-use super::{ContextHandler, Subject, Undecidable, attr, indeterminate, resource_id, value_text};
+use super::{
+    ContextHandler, Subject, Undecidable, attr, indeterminate, refuse_supplied, resource_id,
+    value_text,
+};
 use systembruker_domain::party::PartyType;
 use systembruker_storage::{AuthzVersions, VersionedCache};
 use systembruker_xacml::{
@@ -67,7 +70,8 @@ impl ContextHandler {
         request: &mut Request,
         versions: AuthzVersions,
     ) -> Result<DecisionResult, Undecidable> {
-        refuse_supplied(request)?;
+        // Checked before the enrichment adds them.
+        refuse_supplied(request, &[ACCESS_LIST, PARTY_TYPE])?;
         self.enrich_with_access_lists(request, versions).await?;
         let result = self.decide(request, versions).await?;
         if result.decision != Decision::Permit {
@@ -179,26 +183,6 @@ fn names_a_party(request: &Request) -> bool {
     ]
     .into_iter()
     .any(|id| request.values(category::RESOURCE, id).next().is_some())
-}
-
-/// The PIP's attributes may not come from the caller: no one claims a list membership
-/// or a party type the register does not give them.
-fn refuse_supplied(request: &Request) -> Result<(), Undecidable> {
-    for id in [ACCESS_LIST, PARTY_TYPE] {
-        if request
-            .values(category::ACCESS_SUBJECT, id)
-            .next()
-            .is_some()
-        {
-            return Err(indeterminate(
-                StatusCode::ProcessingError,
-                format!(
-                    "the subject attribute {id} is supplied by the PDP's information point; remove it from the request"
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

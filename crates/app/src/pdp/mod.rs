@@ -284,7 +284,10 @@ impl ContextHandler {
         versions: AuthzVersions,
     ) -> Result<DecisionResult, Undecidable> {
         request.check_subject_and_resource().map_err(Undecidable)?;
-        check_no_pip_attributes(request)?;
+        refuse_supplied(request, &PIP_ATTRIBUTES)?;
+        // XACML 3.0 §10.2.5: the context handler supplies the current time, so a policy
+        // condition on it ("valid until") is decided rather than missing an attribute.
+        request.supply_current_time(chrono::Utc::now());
         let subject = self.subject(request).await?;
         let resource_id = resource_id(request)?;
         let party = self.resource_party(request).await?;
@@ -539,8 +542,11 @@ fn system_user(attributes: &[(&str, &AttributeValue)]) -> Result<Subject, Undeci
     })
 }
 
-fn check_no_pip_attributes(request: &Request) -> Result<(), Undecidable> {
-    for id in PIP_ATTRIBUTES {
+/// The subject attributes `ids` are the PIP's to give: a caller who sends one of them
+/// (a role, a package, a list membership) is refused, so nobody claims what the register
+/// does not say.
+fn refuse_supplied(request: &Request, ids: &[&str]) -> Result<(), Undecidable> {
+    for id in ids {
         if request
             .values(category::ACCESS_SUBJECT, id)
             .next()

@@ -330,6 +330,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_lack_of_the_delegation_check_has_a_text() {
+        for t in LANGUAGES.map(Texts::new) {
+            for lack in systembruker_domain::rules::Lack::ALL {
+                let key = lack.message_key();
+                assert_ne!(t.get(key), key, "{key}");
+            }
+        }
+    }
+
+    #[test]
     fn every_refusal_has_a_text() {
         // The keys `RuleError::message_key` and `AppError::message_key` give.
         for t in LANGUAGES.map(Texts::new) {

@@ -48,14 +48,7 @@ pub(crate) async fn missing_rights(
         } else {
             names.resource(&failure.name).await?.name
         };
-        let reason = match failure.code.as_str() {
-            "AUTH-00068" => t.get("missing.reason.package"),
-            "AUTH-00016" => t.get("missing.reason.role"),
-            "AUTH-00018" => t.get("missing.reason.delegation"),
-            "AUTH-00053" => t.get("missing.reason.package_delegate"),
-            "AUTH-00070" | "AUTH-00071" => t.get("missing.reason.not_delegable"),
-            _ => t.get("missing.reason.other"),
-        };
+        let reason = t.get(failure.lack.message_key());
         out.push(Missing {
             name,
             reason: reason.to_string(),
