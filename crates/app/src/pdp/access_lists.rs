@@ -13,10 +13,7 @@
 //! every change to a resource), and memberships are read with one indexed query per
 //! decision that needs them, so a change counts on the very next decision.
 
-use super::{
-    ContextHandler, Subject, Undecidable, attr, indeterminate, refuse_supplied, resource_id,
-    value_text,
-};
+use super::{ContextHandler, Subject, Undecidable, attr, refuse_supplied, resource_id, value_text};
 use systembruker_domain::party::PartyType;
 use systembruker_storage::{AuthzVersions, VersionedCache};
 use systembruker_xacml::{
