@@ -87,7 +87,7 @@ fn resource_type(text: &str) -> ApiResult<ResourceType> {
     })
 }
 
-#[utoipa::path(get, path = "/resourceregistry/api/v1/resource/Search", tag = "resourceregistry",
+#[utoipa::path(get, path = "/resourceregistry/api/v1/resource/Search", tag = "resourceregistry", operation_id = "search_resources",
     description = "The resources matching every filter given (case-insensitive parts; `resourceType` exactly).",
     params(SearchQuery),
     responses((status = 200, body = Vec<ServiceResource>), (status = 400, body = crate::problem::ProblemBody)))]
