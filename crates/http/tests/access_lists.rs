@@ -53,6 +53,18 @@ fn org_urn(number: &str) -> Value {
     json!(format!("urn:altinn:organization:identifier-no:{number}"))
 }
 
+/// Adds Rør og Vann to the list's members.
+async fn add_ror_og_vann(server: &TestServer, token: &str) -> (u16, Value) {
+    send(
+        server,
+        token,
+        Method::POST,
+        &format!("{LIST}/members"),
+        Some(json!({"data": [org_urn(ROR_OG_VANN)]})),
+    )
+    .await
+}
+
 async fn create_list(server: &TestServer, token: &str) {
     let (status, body) = send(
         server,
@@ -214,14 +226,7 @@ async fn bad_input_is_answered_with_a_problem(server: TestServer) {
     assert_eq!(status, 400);
     let (status, problem) = send(&server, &skd, Method::GET, LIST, None).await;
     assert_eq!(status, 404, "{problem}");
-    let (status, _) = send(
-        &server,
-        &skd,
-        Method::POST,
-        &format!("{LIST}/members"),
-        Some(json!({"data": [org_urn(ROR_OG_VANN)]})),
-    )
-    .await;
+    let (status, _) = add_ror_og_vann(&server, &skd).await;
     assert_eq!(status, 404, "no such list yet");
 
     create_list(&server, &skd).await;
@@ -490,14 +495,8 @@ async fn an_enabled_resource_permits_only_organisations_on_a_connected_list(serv
     );
     let skd = skd(&server).await;
     create_list(&server, &skd).await;
-    send(
-        &server,
-        &skd,
-        Method::POST,
-        &format!("{LIST}/members"),
-        Some(json!({"data": [org_urn(ROR_OG_VANN)]})),
-    )
-    .await;
+    let (status, body) = add_ror_og_vann(&server, &skd).await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(
         pia_reads(&server).await,
         "Deny",
@@ -629,14 +628,8 @@ async fn a_request_without_a_party_is_enriched_with_memberships_and_party_type(s
     );
     let skd = skd(&server).await;
     create_list(&server, &skd).await;
-    send(
-        &server,
-        &skd,
-        Method::POST,
-        &format!("{LIST}/members"),
-        Some(json!({"data": [org_urn(ROR_OG_VANN)]})),
-    )
-    .await;
+    let (status, body) = add_ror_og_vann(&server, &skd).await;
+    assert_eq!(status, 200, "{body}");
     let request = consent_decision(&server, org_subject(ROR_OG_VANN), "requestconsent").await;
     assert_eq!(request["Decision"], "Permit", "on the list: {request}");
     let other = consent_decision(&server, org_subject(TALLMAKERNE), "requestconsent").await;
