@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use systembruker_app::catalogue_browse::{self, PackageHit};
-use systembruker_domain::catalogue::{ExportArea, ExportAreaGroup, ExportPackage, Language, Role};
+use systembruker_domain::catalogue::{ExportArea, ExportAreaGroup, ExportPackage, Role};
 use systembruker_domain::resource::ServiceResource;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::meta::language;
 use crate::problem::{ApiError, ApiResult};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -30,14 +31,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(package_resources))
         .routes(routes!(roles))
         .routes(routes!(role))
-}
-
-fn language(headers: &HeaderMap) -> Language {
-    headers
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Language::from_tag)
-        .unwrap_or_default()
 }
 
 /// A list, or 204 when it is empty (the reference's metadata API answers so).

@@ -17,7 +17,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(role_packages))
 }
 
-fn language(headers: &HeaderMap) -> Language {
+/// The language of the `Accept-Language` header's first choice, else bokmål.
+pub(crate) fn language(headers: &HeaderMap) -> Language {
     headers
         .get(axum::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())

@@ -43,11 +43,7 @@ fn language(headers: &HeaderMap) -> Language {
     if let Some(chosen) = cookie(headers, LANGUAGE_COOKIE).and_then(parse_code) {
         return chosen;
     }
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Language::from_tag)
-        .unwrap_or_default()
+    crate::meta::language(headers)
 }
 
 impl Visit {
