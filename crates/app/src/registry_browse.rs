@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use systembruker_domain::resource::{ResourceType, ServiceResource, TranslatedText};
-use systembruker_xacml::{Policy, Right, SubjectMatch};
+use systembruker_xacml::{Right, SubjectMatch};
 
 use crate::{App, AppError, AppResult};
 
@@ -81,7 +81,10 @@ pub async fn resource_policies(app: &App) -> AppResult<Vec<ResourcePolicy>> {
         let id = stored.resource.identifier.clone();
         let policy = app.store.policy(&id).await?;
         let (rights, policy_at) = match policy {
-            Some(policy) => (parse_rights(&id, &policy.xml)?, policy.updated_at),
+            Some(policy) => (
+                crate::resources::parse_rights(&id, &policy.xml)?,
+                policy.updated_at,
+            ),
             None => (Vec::new(), 0),
         };
         out.push(ResourcePolicy {
@@ -91,17 +94,6 @@ pub async fn resource_policies(app: &App) -> AppResult<Vec<ResourcePolicy>> {
         });
     }
     Ok(out)
-}
-
-fn parse_rights(id: &str, xml: &str) -> AppResult<Vec<Right>> {
-    Policy::from_xml(xml)
-        .map(|p| p.rights())
-        .map_err(|e| AppError::Internal(format!("the stored policy of {id} no longer loads: {e}")))
-}
-
-/// One resource's rights, or NotFound when it has no policy (or does not exist).
-async fn rights_of(app: &App, id: &str) -> AppResult<Vec<Right>> {
-    crate::resources::rights(app, id).await
 }
 
 // ----- search -----
@@ -172,7 +164,7 @@ pub async fn search(app: &App, search: &ResourceSearch) -> AppResult<Vec<Service
 
 /// The subjects of a resource's policy, or NotFound.
 pub async fn subjects(app: &App, id: &str) -> AppResult<Vec<AttributeUrn>> {
-    let rights = rights_of(app, id).await?;
+    let rights = crate::resources::rights(app, id).await?;
     let set: BTreeSet<AttributeUrn> = rights
         .iter()
         .flat_map(|r| r.subjects.iter().map(AttributeUrn::subject))
@@ -211,7 +203,7 @@ pub fn flatten(rights: &[Right]) -> Vec<FlatRule> {
 
 /// The flattened rules of a resource's policy, or NotFound.
 pub async fn rules(app: &App, id: &str) -> AppResult<Vec<FlatRule>> {
-    Ok(flatten(&rights_of(app, id).await?))
+    Ok(flatten(&crate::resources::rights(app, id).await?))
 }
 
 /// For each subject asked about (a URN), the resources whose policy names it; subjects

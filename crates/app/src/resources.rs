@@ -119,8 +119,12 @@ pub async fn put_policy(app: &App, resource: &ServiceResource, xml: &str) -> App
 
 /// The rights a resource's stored policy grants, or NotFound when it has none.
 pub async fn rights(app: &App, id: &str) -> AppResult<Vec<Right>> {
-    let xml = policy_xml(app, id).await?;
-    let policy = Policy::from_xml(&xml).map_err(|e| {
+    parse_rights(id, &policy_xml(app, id).await?)
+}
+
+/// The rights of `id`'s stored policy document `xml` (a 500 when it no longer loads).
+pub fn parse_rights(id: &str, xml: &str) -> AppResult<Vec<Right>> {
+    let policy = Policy::from_xml(xml).map_err(|e| {
         AppError::Internal(format!("the stored policy of {id} no longer loads: {e}"))
     })?;
     Ok(policy.rights())
