@@ -66,6 +66,22 @@ describe('the journey demo', { skip: missingPrerequisites() || missingExamples()
       await screenshot(page, 'demo-dashboard');
       const dashboard = page.url();
 
+      // "Also let us …": a change request for one more package, approved in the portal.
+      await Promise.all([
+        page.waitForURL(`${demo.server.url}${UI}/**`),
+        page.getByRole('button', { name: 'Be om utvidet tilgang' }).click(),
+      ]);
+      await chooseTestPerson(page, 'Pia Rørlegger');
+      await page.getByRole('heading', { level: 1, name: text('change.heading') }).waitFor();
+      await Promise.all([
+        page.waitForURL(`${demo.vendor.url}/receipt?**`),
+        page.getByRole('button', { name: text('change.approve') }).click(),
+      ]);
+      assert.ok(new URL(page.url()).searchParams.get('change'), 'the receipt is for the change request');
+      await page.locator('[data-status="Accepted"]').waitFor();
+      assert.match(await page.locator('main').innerText(), /Endringsforespørselen/);
+      await checkA11y(page, { label: 'SmartRegnskap: receipt of the change request' });
+
       // Pia deletes the system access in the portal.
       await testLogin(page, demo.server, 'Pia Rørlegger');
       await page.locator('.card', { hasText: 'SmartRegnskap' }).getByRole('link').first().click();
