@@ -353,7 +353,28 @@ async fn fails_closed_when_the_pdp_does_not_answer(server: TestServer) {
     );
 }
 
+async fn refuses_a_token_without_the_configured_audience(server: TestServer) {
+    let setup = setup(&server).await;
+    let guard = guard_for(&server, |c| {
+        c.audience = Some("https://skatteetaten.example/api".into());
+    })
+    .await;
+    let url = provider(guard).await;
+    let token = setup
+        .vendor
+        .system_user_token(DEMO_SCOPE, ROR_OG_VANN, None)
+        .await
+        .unwrap();
+    let (status, refusal) = call(&format!("{url}/krav/{ROR_OG_VANN}"), &token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{refusal}");
+    assert!(
+        refusal["detail"].as_str().unwrap().contains("aud"),
+        "{refusal}"
+    );
+}
+
 server_tests!(
+    refuses_a_token_without_the_configured_audience,
     permits_only_the_owner_and_refuses_other_organisations,
     refuses_an_expired_token,
     refuses_a_system_user_token_with_another_scope,
