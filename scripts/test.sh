@@ -45,9 +45,12 @@ cargo test --workspace "$@"
 # Browser tests (tests/browser/*.test.mjs, Node's own runner): the debug binary in
 # headless Debian chromium. Without chromium they skip with a message, except under CI.
 if [ "$have_node" = true ]; then
-    cargo build -p systembruker
+    # The journey demo's test (demo.test.mjs) also starts the example programs.
+    cargo build -p systembruker -p example-provider -p example-vendor
     target_dir="${CARGO_TARGET_DIR:-target}"
     case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
     export SYSTEMBRUKER_BIN="$target_dir/debug/systembruker"
+    export EXAMPLE_PROVIDER_BIN="$target_dir/debug/example-provider"
+    export EXAMPLE_VENDOR_BIN="$target_dir/debug/example-vendor"
     node --test --test-concurrency=1 tests/browser/*.test.mjs
 fi

@@ -258,3 +258,85 @@ export async function screenshot(page, name, { dir = screenshotDir(), fullPage =
   await page.screenshot({ path, fullPage });
   return path;
 }
+
+// --- The journey demo's example programs (example-provider, example-vendor) ---
+
+/** An example program's binary: EXAMPLE_PROVIDER_BIN / EXAMPLE_VENDOR_BIN, else next to the server's. */
+export function exampleBinaryPath(name) {
+  const fromEnv = { 'example-provider': process.env.EXAMPLE_PROVIDER_BIN, 'example-vendor': process.env.EXAMPLE_VENDOR_BIN }[name];
+  return fromEnv ? resolve(fromEnv) : join(dirname(binaryPath()), name);
+}
+
+/** Like `missingPrerequisites`, for the example programs (`cargo build -p example-provider -p example-vendor`). */
+export function missingExamples() {
+  const missing = ['example-provider', 'example-vendor'].map(exampleBinaryPath).filter((p) => !existsSync(p));
+  if (missing.length === 0) return false;
+  const reason = `missing ${missing.join(' and ')} (cargo build -p example-provider -p example-vendor)`;
+  if (inCi) throw new Error(`browser tests cannot run under CI: ${reason}`);
+  return reason;
+}
+
+/** Starts an example program and waits until `${url}/health` answers. */
+async function startExample(name, args, env) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(exampleBinaryPath(name), ['--listen', `127.0.0.1:${port}`, ...args], {
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk) => output.push(chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => output.push(chunk));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output.join('')}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) return { url, output: () => output.join(''), stop };
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  await stop();
+  throw new Error(`${name} was not ready within 60 s:\n${output.join('')}`);
+}
+
+/**
+ * The journey demo as `scripts/demo.sh` starts it: the platform with demo data, then
+ * Skatteetaten's API and SmartRegnskap, which register their Maskinporten clients with the
+ * platform's operator token. Returns `{ server, provider, vendor, stop() }`.
+ */
+export async function startDemo() {
+  const server = await startServer();
+  const running = [];
+  try {
+    const env = { SYSTEMBRUKER_ADMIN_TOKEN: server.adminToken };
+    const provider = await startExample('example-provider', ['--platform-url', server.url], env);
+    running.push(provider);
+    const vendor = await startExample(
+      'example-vendor',
+      ['--platform-url', server.url, '--provider-url', provider.url],
+      env,
+    );
+    running.push(vendor);
+    const stop = async () => {
+      for (const program of running.reverse()) await program.stop();
+      await server.stop();
+    };
+    return { server, provider, vendor, stop };
+  } catch (err) {
+    for (const program of running) await program.stop();
+    await server.stop();
+    throw err;
+  }
+}
