@@ -70,7 +70,7 @@ async fn party_uuid(server: &TestServer, pid: &str) -> String {
 }
 
 /// Pia gives `pid` the right to read the demo resource for Rør og Vann.
-fn right_query<'a>(to: &'a str) -> [(&'a str, &'a str); 4] {
+fn right_query(to: &str) -> [(&str, &str); 4] {
     [
         ("party", ROR_OG_VANN),
         ("to", to),
