@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::portal::{UI, get as page, logged_in, post as form};
+
 use common::{VENDOR_SCOPES, register_client};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -24,6 +26,7 @@ server_tests!(
     ola_asks_pia_grants_and_ola_approves,
     asks_are_unique_while_pending_and_answered_once,
     every_change_is_in_the_history,
+    portal_forms_give_only_with_the_csrf_token_and_for_access_managers,
 );
 
 const ENDUSER: &str = "altinn:portal/enduser";
@@ -676,4 +679,104 @@ async fn every_change_is_in_the_history(server: TestServer) {
             .any(|r| r.entity == "resource_right" && r.actor.starts_with("userId:"))
     );
     assert_eq!(of("access_ask"), ["asked"]);
+}
+
+async fn portal_forms_give_only_with_the_csrf_token_and_for_access_managers(server: TestServer) {
+    let ola_uuid = party_uuid(&server, OLA).await;
+    let bernt_uuid = party_uuid(&server, BERNT).await;
+    let thing = format!("right:{DEMO_RESOURCE}:read");
+    let give = format!("{UI}/access/give");
+    let pia = logged_in(&server, PIA).await;
+    let access = page(&pia, &server, &format!("{UI}/access")).await;
+    assert_eq!(access.status, 200, "{}", access.body);
+    assert!(access.has("Ola Nordmann"), "{}", access.body);
+    let csrf = access.csrf();
+
+    // No token, a wrong token, another origin: refused, nothing given.
+    let refused = form(
+        &pia,
+        &server,
+        &give,
+        &[("to", &ola_uuid), ("thing", &thing)],
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    let wrong = [
+        ("csrf", "nope"),
+        ("to", ola_uuid.as_str()),
+        ("thing", thing.as_str()),
+    ];
+    assert_eq!(form(&pia, &server, &give, &wrong).await.status, 403);
+    let foreign = pia
+        .post(server.at(&give))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("to", ola_uuid.as_str()),
+            ("thing", thing.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    let rights = format!("{API}/connections/resources/rights");
+    let pia_token = token(&server, PIA).await;
+    let (_, list) = send(
+        &server,
+        Method::GET,
+        &pia_token,
+        &rights,
+        &[("party", ROR_OG_VANN)],
+        None,
+    )
+    .await;
+    assert_eq!(list, json!([]));
+
+    // With the token: given, and back on the page with the notice.
+    let given = form(
+        &pia,
+        &server,
+        &give,
+        &[("csrf", &csrf), ("to", &ola_uuid), ("thing", &thing)],
+    )
+    .await;
+    assert_eq!(given.status, 303, "{}", given.body);
+    assert!(
+        given.location().ends_with("/access?notice=given"),
+        "{}",
+        given.location()
+    );
+    let (_, list) = send(
+        &server,
+        Method::GET,
+        &pia_token,
+        &rights,
+        &[("party", ROR_OG_VANN)],
+        None,
+    )
+    .await;
+    assert_eq!(list[0]["to"], ola_uuid.as_str());
+
+    // Ola is no access manager: his form is refused with the reason, nothing given.
+    let ola = logged_in(&server, OLA).await;
+    let his = page(&ola, &server, &format!("{UI}/access")).await;
+    assert_eq!(his.status, 200, "{}", his.body);
+    let tried = form(
+        &ola,
+        &server,
+        &give,
+        &[
+            ("csrf", &his.csrf()),
+            ("to", &bernt_uuid),
+            ("thing", &thing),
+        ],
+    )
+    .await;
+    assert_eq!(tried.status, 303);
+    assert!(
+        tried.location().contains("error=access.error.forbidden"),
+        "{}",
+        tried.location()
+    );
+    assert_eq!(pdp(&server, BERNT).await, "NotApplicable");
 }
