@@ -82,7 +82,7 @@ fn std_field(code: &'static str, path: &str, message: &str) -> AppError {
 }
 
 /// The party a required parameter names, or 400/404 naming the parameter.
-async fn resolve(app: &App, param: &Param) -> AppResult<Uuid> {
+pub(crate) async fn resolve(app: &App, param: &Param) -> AppResult<Uuid> {
     let (name, value) = (param.name, param.required()?);
     let found = match party_ref(name, value)? {
         PartyRef::Uuid(uuid) => app.store.party_by_uuid(uuid).await?,
@@ -133,7 +133,7 @@ pub async fn acting(app: &App, caller: &Caller, party: &Param) -> AppResult<Acti
 /// Refuses a caller the PDP does not let read (`Action::Read`) or change
 /// (`Action::Write`) `party`'s access: the system resource `altinn_access_management`,
 /// as the system-user routes. A person always acts for themselves.
-async fn check_acts_for(app: &App, acting: &Acting, action: Action) -> AppResult<()> {
+pub(crate) async fn check_acts_for(app: &App, acting: &Acting, action: Action) -> AppResult<()> {
     let (caller, party) = (acting.caller, acting.party);
     if caller == party || permitted(app, caller, party, ACCESS_MANAGEMENT, action).await? {
         return Ok(());
@@ -145,7 +145,7 @@ async fn check_acts_for(app: &App, acting: &Acting, action: Action) -> AppResult
 }
 
 /// `changed_by` for the caller: the user id when the token has one, else the party.
-fn audit_name(caller: &Caller, party: Uuid) -> String {
+pub(crate) fn audit_name(caller: &Caller, party: Uuid) -> String {
     match caller.user_id {
         Some(_) => caller.audit_name(),
         None => format!("party:{party}"),
@@ -249,20 +249,6 @@ pub async fn add(
             "you can only delegate from the party you act for",
         ));
     }
-    let check = can_delegate(
-        app.catalogue,
-        acting.caller,
-        from,
-        &package.code,
-        &acting.facts,
-    )
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    if !check.result {
-        return Err(AppError::MayNotDelegate {
-            detail: format!("you may not delegate {} for this party", package.urn),
-            check: Box::new(check),
-        });
-    }
     let can_pass_on = match &can_pass_on.value {
         None => false,
         Some(v) => v.parse::<bool>().map_err(|_| AppError::InvalidField {
@@ -271,6 +257,50 @@ pub async fn add(
             message: "canDelegate must be true or false".into(),
         })?,
     };
+    give_package(app, caller, &acting, to, package, can_pass_on).await
+}
+
+/// Refuses a package the acting caller may not delegate for the party, with the
+/// catalogue's check saying why.
+pub(crate) fn ensure_may_give_package(
+    app: &App,
+    acting: &Acting,
+    package: &AccessPackage,
+) -> AppResult<()> {
+    let check = can_delegate(
+        app.catalogue,
+        acting.caller,
+        acting.party,
+        &package.code,
+        &acting.facts,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    if !check.result {
+        let why = if package.is_assignable {
+            "you hold no role or delegation that lets you delegate it"
+        } else {
+            "the package cannot be delegated (it follows from roles in the register only)"
+        };
+        return Err(AppError::MayNotDelegate {
+            detail: format!("you may not delegate {} for this party: {why}", package.urn),
+            check: Box::new(check),
+        });
+    }
+    Ok(())
+}
+
+/// The acting caller gives `to` the package from the party they act for, after the
+/// delegation check. Returns whether it was created and the stored delegation.
+pub(crate) async fn give_package(
+    app: &App,
+    caller: &Caller,
+    acting: &Acting,
+    to: Uuid,
+    package: &AccessPackage,
+    can_pass_on: bool,
+) -> AppResult<(bool, StoredPackageDelegation)> {
+    let from = acting.party;
+    ensure_may_give_package(app, acting, package)?;
     let stored = StoredPackageDelegation {
         from,
         to,
@@ -360,6 +390,16 @@ pub async fn resource_check(
     resource_id: &str,
 ) -> AppResult<Vec<(PolicyRight, Vec<RightReason>)>> {
     let acting = acting(app, caller, party).await?;
+    right_checks(app, &acting, resource_id).await
+}
+
+/// For every right of the resource's policy: why the acting caller may delegate it for
+/// the party they act for, or why not.
+pub(crate) async fn right_checks(
+    app: &App,
+    acting: &Acting,
+    resource_id: &str,
+) -> AppResult<Vec<(PolicyRight, Vec<RightReason>)>> {
     let resource = app
         .store
         .resource(resource_id)

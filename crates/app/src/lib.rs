@@ -8,6 +8,7 @@
 //! parse their input, call a use case and map its result (see docs/architecture.md).
 
 pub mod access;
+pub mod access_asks;
 pub mod access_lists;
 pub mod authorized_parties;
 mod caller;
@@ -20,6 +21,7 @@ mod error;
 pub mod facilitator;
 mod lifecycle;
 pub mod pdp;
+pub mod people_access;
 pub mod register;
 pub mod registry_browse;
 pub mod resources;

@@ -10,6 +10,7 @@ pub mod delegation;
 pub mod ids;
 pub mod lifecycle;
 pub mod party;
+pub mod people;
 pub mod resource;
 pub mod rules;
 pub mod system;

@@ -31,9 +31,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Query parameters as (name, value) pairs, so repeated names (`packages=a&packages=b`)
 /// survive and each problem can name the parameter.
-type Params = Vec<(String, String)>;
+pub(crate) type Params = Vec<(String, String)>;
 
-fn param<'p>(params: &'p Params, name: &str) -> Option<&'p str> {
+pub(crate) fn param<'p>(params: &'p Params, name: &str) -> Option<&'p str> {
     params
         .iter()
         .find(|(key, _)| key.eq_ignore_ascii_case(name))
@@ -52,7 +52,7 @@ fn required<'p>(params: &'p Params, name: &str) -> ApiResult<&'p str> {
 }
 
 /// A parameter as the use cases take it.
-fn arg(params: &Params, name: &'static str) -> Param {
+pub(crate) fn arg(params: &Params, name: &'static str) -> Param {
     Param::new(name, param(params, name))
 }
 

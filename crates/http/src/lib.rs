@@ -7,6 +7,7 @@ pub mod authentication;
 mod authorizedparties;
 mod catalogue;
 mod connections;
+mod people;
 pub use systembruker_app::demo;
 mod edge;
 mod exchange;
@@ -57,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .merge(access_lists::routes())
         .merge(pdp::routes())
         .merge(connections::routes())
+        .merge(people::routes())
         .merge(facilitator::routes())
         .merge(catalogue::routes())
         .merge(authorizedparties::routes())

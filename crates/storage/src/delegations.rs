@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
+use crate::history::{Actor, record};
 use crate::sql::parse_uuid;
 use crate::{SqlStore, StoreResult, now_millis};
 
@@ -79,6 +80,13 @@ pub trait DelegationStore {
     ) -> StoreResult<bool>;
     /// The resource rights `from` gave `to`.
     async fn resource_rights(&self, from: Uuid, to: Uuid) -> StoreResult<Vec<ResourceRight>>;
+    /// Resource rights given by `from` and/or to `to` (`None` matches anything), oldest
+    /// first.
+    async fn resource_rights_matching(
+        &self,
+        from: Option<Uuid>,
+        to: Option<Uuid>,
+    ) -> StoreResult<Vec<ResourceRight>>;
 }
 
 pub(crate) fn package_delegation_from_row(row: &AnyRow) -> StoreResult<StoredPackageDelegation> {
@@ -127,6 +135,30 @@ async fn record_change(tx: &mut Transaction<'_, Any>, change: Change<'_>) -> Sto
     .bind(now_millis())
     .bind(change.changed_by)
     .execute(&mut **tx)
+    .await?;
+    // The platform's history names every delegation change too, with the same actor.
+    let entity = match change.kind {
+        "package" => "package_delegation",
+        _ => "resource_right",
+    };
+    let what = serde_json::json!({
+        "from": change.from, "to": change.to, "subject": change.subject,
+    });
+    let (before, after) = match change.change {
+        "added" => (None, Some(&what)),
+        _ => (Some(&what), None),
+    };
+    record(
+        tx,
+        &Actor::named(change.changed_by),
+        (
+            entity,
+            &format!("{}:{}:{}", change.from, change.to, change.subject),
+        ),
+        change.change,
+        before,
+        after,
+    )
     .await?;
     Ok(())
 }
@@ -299,6 +331,23 @@ impl DelegationStore for SqlStore {
         ))
         .bind(from.to_string())
         .bind(to.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(resource_right_from_row).collect()
+    }
+
+    async fn resource_rights_matching(
+        &self,
+        from: Option<Uuid>,
+        to: Option<Uuid>,
+    ) -> StoreResult<Vec<ResourceRight>> {
+        let rows = sqlx::query(trusted_sql!(
+            "SELECT {RIGHT_COLUMNS} FROM resource_rights \
+             WHERE ($1 IS NULL OR from_party = $1) AND ($2 IS NULL OR to_party = $2) \
+             ORDER BY created_at, resource_id, action"
+        ))
+        .bind(from.map(|u| u.to_string()))
+        .bind(to.map(|u| u.to_string()))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(resource_right_from_row).collect()

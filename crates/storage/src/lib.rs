@@ -11,6 +11,7 @@ macro_rules! trusted_sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+mod access_asks;
 mod access_lists;
 mod batch;
 mod clients;
@@ -30,6 +31,7 @@ mod systemusers;
 pub mod testing;
 mod versioned;
 
+pub use access_asks::{AccessAsk, AccessAskStore, AskFilter, AskStatus, AskedThing};
 pub use access_lists::{
     AccessList, AccessListConnection, AccessListMember, AccessListStore, ListKey, MemberChange,
 };
@@ -56,6 +58,7 @@ pub trait Store:
     RegisterStore
     + ResourceStore
     + AccessListStore
+    + AccessAskStore
     + DelegationStore
     + ClientDelegationStore
     + PipStore
@@ -74,6 +77,7 @@ impl<
     T: RegisterStore
         + ResourceStore
         + AccessListStore
+        + AccessAskStore
         + DelegationStore
         + ClientDelegationStore
         + PipStore

@@ -8,6 +8,7 @@
 //! HTML works without JavaScript; `assets/portal.js` only adds search-as-you-type, busy
 //! buttons and the progress of adding many clients at once.
 
+mod access;
 mod assets;
 mod changes;
 mod clients;
@@ -174,6 +175,30 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/accessmanagement/ui/systemuser/{id}/agentdelegation/self",
             post(clients::self_post),
+        )
+        // Users and access (access management for people).
+        .route(access::ACCESS, get(access::overview))
+        .route("/accessmanagement/ui/access/find", post(access::find))
+        .route(
+            "/accessmanagement/ui/access/give",
+            get(access::give_page).post(access::give),
+        )
+        .route(
+            "/accessmanagement/ui/access/give/confirm",
+            post(access::confirm),
+        )
+        .route("/accessmanagement/ui/access/revoke", post(access::revoke))
+        .route(
+            "/accessmanagement/ui/access/ask",
+            get(access::ask_page).post(access::ask),
+        )
+        .route(
+            "/accessmanagement/ui/access/ask/request",
+            post(access::ask_for_request),
+        )
+        .route(
+            "/accessmanagement/ui/access/asks/{id}/{answer}",
+            post(access::answer),
         )
         .route("/accessmanagement/ui/{*rest}", any(page::not_found))
         .with_state(portal)

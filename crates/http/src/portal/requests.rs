@@ -81,6 +81,8 @@ pub(crate) struct RequestQuery {
     skiplogout: Option<String>,
     error: Option<String>,
     forwarded: Option<String>,
+    /// After "ask for access": `sent`, or `pending` when an ask was waiting already.
+    asked: Option<String>,
 }
 
 #[derive(Template)]
@@ -109,6 +111,9 @@ struct RequestPage {
     error: Option<String>,
     from: String,
     own_org_hint: bool,
+    /// The person lacks something and may ask the access managers for it.
+    may_ask: bool,
+    asked: Option<String>,
 }
 
 fn page_path(kind: SystemUserType) -> &'static str {
@@ -212,6 +217,7 @@ async fn show(
     } else {
         Vec::new()
     };
+    let may_ask = open && (!access_manager || !missing.is_empty());
     let may_reject = open && access_manager;
     let may_approve = may_reject && missing.is_empty();
     let agent = kind == SystemUserType::Agent;
@@ -280,6 +286,12 @@ async fn show(
         error: query.error.as_deref().map(|code| error_text(t, code)),
         from,
         own_org_hint,
+        may_ask,
+        asked: match query.asked.as_deref() {
+            Some("sent") => Some(t.get("access.request.asked").to_string()),
+            Some("pending") => Some(t.get("access.request.already_asked").to_string()),
+            _ => None,
+        },
     };
     Ok(html(StatusCode::OK, &page))
 }
