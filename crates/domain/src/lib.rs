@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod party;
 pub mod resource;
 pub mod rules;
+pub mod selfservice;
 pub mod system;
 pub mod systemuser;
 

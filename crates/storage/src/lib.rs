@@ -23,6 +23,7 @@ mod pip;
 mod register;
 mod replay;
 mod resources;
+mod selfservice;
 mod sessions;
 mod sql;
 mod systems;
@@ -41,6 +42,7 @@ pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
 pub use pip::{PipStore, SubjectFacts};
 pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
 pub use resources::{ResourceStore, StoredPolicy, StoredResource};
+pub use selfservice::{ScopeDetails, ScopeGrant, ScopePrefix, SelfServiceStore};
 pub use sessions::{SessionStore, StoredSession, session_key};
 pub use sql::{Backend, DEFAULT_ACQUIRE_TIMEOUT, SetupLock, SqlStore, StoreSettings};
 pub use systembruker_token::ports::TokenStore;
@@ -64,6 +66,7 @@ pub trait Store:
     + SystemUserStore
     + HistoryStore
     + SessionStore
+    + SelfServiceStore
     + HealthCheck
     + Send
     + Sync
@@ -82,6 +85,7 @@ impl<
         + SystemUserStore
         + HistoryStore
         + SessionStore
+        + SelfServiceStore
         + HealthCheck
         + Send
         + Sync,
