@@ -61,9 +61,10 @@ describe('For developers: the set-up phase in the portal', { skip: missingPrereq
       const sigrid = await ske.newPage();
       await openDeveloperPage(sigrid, server, 'Sigrid Skattum', 'Skatteetaten');
       await checkA11y(sigrid, { label: 'developer page (Skatteetaten)' });
-      await sigrid.getByLabel(text('developer.scopes.subscope_label')).fill('saldo');
-      await sigrid.getByLabel(text('developer.scopes.description_label')).fill('Saldo for virksomheter');
-      await sigrid.getByRole('button', { name: text('developer.scopes.create') }).click();
+      const scopeForm = sigrid.locator('form[action$="/developer/scopes"]');
+      await scopeForm.getByLabel(text('developer.scopes.subscope_label')).fill('saldo');
+      await scopeForm.getByLabel(text('developer.scopes.description_label')).fill('Saldo for virksomheter');
+      await scopeForm.getByRole('button', { name: text('developer.scopes.create') }).click();
       await sigrid.getByText(text('developer.done.scope_created')).waitFor();
       const card = sigrid.locator('.developer-scope', { hasText: SCOPE });
       await card.getByLabel(text('developer.scopes.grant_label')).fill(SMARTCLOUD);
