@@ -360,22 +360,22 @@ pub(crate) async fn create_client(
     let app = &state.app.app;
     let fields = &fields;
     let result = change(&state, &viewer, "client_created", |developer| async move {
-        let lifetime = match field(&fields, "lifetime") {
+        let lifetime = match field(fields, "lifetime") {
             "" => None,
             text => Some(text.parse::<u32>().map_err(|_| {
                 AppError::invalid_field("/access_token_lifetime", "a whole number of seconds")
             })?),
         };
         let input = ClientInput {
-            name: field(&fields, "name").to_string(),
-            description: Some(field(&fields, "description").to_string()),
-            scopes: all(&fields, "scope"),
+            name: field(fields, "name").to_string(),
+            description: Some(field(fields, "description").to_string()),
+            scopes: all(fields, "scope"),
             access_token_lifetime: lifetime,
         };
-        let keys = if field(&fields, "key").is_empty() {
+        let keys = if field(fields, "key").is_empty() {
             Vec::new()
         } else {
-            vec![public_key(&fields)?]
+            vec![public_key(fields)?]
         };
         own_clients::create(app, &developer, &input, keys).await?;
         Ok(())
@@ -393,7 +393,7 @@ pub(crate) async fn delete_client(
     let app = &state.app.app;
     let fields = &fields;
     let result = change(&state, &viewer, "client_deleted", |developer| async move {
-        own_clients::delete(app, &developer, client_id(&fields)?).await
+        own_clients::delete(app, &developer, client_id(fields)?).await
     })
     .await;
     viewer.finish(result)
@@ -408,8 +408,8 @@ pub(crate) async fn add_key(
     let app = &state.app.app;
     let fields = &fields;
     let result = change(&state, &viewer, "key_added", |developer| async move {
-        let key = public_key(&fields)?;
-        own_clients::add_keys(app, &developer, client_id(&fields)?, vec![key]).await?;
+        let key = public_key(fields)?;
+        own_clients::add_keys(app, &developer, client_id(fields)?, vec![key]).await?;
         Ok(())
     })
     .await;
@@ -425,7 +425,7 @@ pub(crate) async fn remove_key(
     let app = &state.app.app;
     let fields = &fields;
     let result = change(&state, &viewer, "key_removed", |developer| async move {
-        own_clients::remove_key(app, &developer, client_id(&fields)?, field(&fields, "kid")).await
+        own_clients::remove_key(app, &developer, client_id(fields)?, field(fields, "kid")).await
     })
     .await;
     viewer.finish(result)
@@ -440,25 +440,25 @@ pub(crate) async fn create_scope(
     let app = &state.app.app;
     let fields = &fields;
     let result = change(&state, &viewer, "scope_created", |developer| async move {
-        let at_max_age = match field(&fields, "max_age") {
+        let at_max_age = match field(fields, "max_age") {
             "" => None,
             text => Some(text.parse::<u32>().map_err(|_| {
                 AppError::invalid_field("/at_max_age", "a whole number of seconds")
             })?),
         };
         let settings = ScopeSettings {
-            description: field(&fields, "description").to_string(),
+            description: field(fields, "description").to_string(),
             long_description: None,
             allowed_integration_types: Vec::new(),
             at_max_age,
-            accessible_for_all: field(&fields, "open") == "true",
+            accessible_for_all: field(fields, "open") == "true",
             delegation_source: None,
         };
         own_scopes::create(
             app,
             &developer,
-            field(&fields, "prefix"),
-            field(&fields, "subscope"),
+            field(fields, "prefix"),
+            field(fields, "subscope"),
             &settings,
         )
         .await?;
@@ -485,7 +485,7 @@ pub(crate) async fn grant(
     let app = &state.app.app;
     let fields = &fields;
     let result = change(&state, &viewer, "access_granted", |developer| async move {
-        own_scopes::grant(app, &developer, field(&fields, "scope"), consumer(&fields)?).await?;
+        own_scopes::grant(app, &developer, field(fields, "scope"), consumer(fields)?).await?;
         Ok(())
     })
     .await;
@@ -501,7 +501,7 @@ pub(crate) async fn revoke(
     let app = &state.app.app;
     let fields = &fields;
     let result = change(&state, &viewer, "access_revoked", |developer| async move {
-        own_scopes::revoke(app, &developer, field(&fields, "scope"), consumer(&fields)?).await
+        own_scopes::revoke(app, &developer, field(fields, "scope"), consumer(fields)?).await
     })
     .await;
     viewer.finish(result)
