@@ -28,6 +28,7 @@ systembruker_http::server_tests!(
     a_scope_open_to_all_and_its_lifetime_cap,
     self_developed_system_in_the_portal_ends_in_permit,
     the_developer_pages_need_the_package,
+    the_operator_gives_prefixes,
 );
 
 const SCOPE: &str = "skatteetaten:restanser";
@@ -841,5 +842,63 @@ async fn the_developer_pages_need_the_package(server: TestServer) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// The operator's one part: giving a prefix. A prefix cannot be given to a second owner.
+async fn the_operator_gives_prefixes(server: TestServer) {
+    let admin = systembruker_http::testing::ADMIN_TOKEN;
+    let give = |prefix: &str, owner: &str| {
+        Client::new()
+            .post(server.at("/admin/api/v1/maskinporten/prefixes"))
+            .bearer_auth(admin)
+            .json(&json!({"prefix": prefix, "owner_org": owner}))
+            .send()
+    };
+    assert_eq!(
+        give("tallmakerne", TALLMAKERNE).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        give("tallmakerne", TALLMAKERNE).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        give("skatteetaten", TALLMAKERNE).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        give("Bad Prefix", TALLMAKERNE).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let tallmakerne = token_of(&server, TALLMAKERNE, SCOPES_WRITE).await;
+    let response = mp(&server, Method::GET, "scopes/prefixes", &tallmakerne)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_of(response, StatusCode::OK).await,
+        json!(["tallmakerne"])
+    );
+    let scope = create_scope(
+        &server,
+        &tallmakerne,
+        json!({"prefix": "tallmakerne", "subscope": "bilag", "description": "Bilag"}),
+    )
+    .await;
+    assert_eq!(scope["owner_orgno"], TALLMAKERNE);
+    let given = server
+        .store
+        .history(&HistoryFilter {
+            entity: Some("mp_scope_prefix".into()),
+            limit: 100,
+            ..HistoryFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        given
+            .iter()
+            .any(|e| e.entity_id == "tallmakerne" && e.actor == "operator")
     );
 }
