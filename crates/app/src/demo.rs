@@ -195,6 +195,7 @@ pub async fn load(store: &dyn Store) -> Result<(), anyhow::Error> {
         store.put_policy(DEMO_RESOURCE, DEMO_POLICY).await?;
     }
     register_demo_system(store).await?;
+    load_developers(store).await?;
     // A demo server (and every test server) decides its end-user APIs with these.
     crate::system_resources::ensure(store).await?;
     Ok(())
@@ -269,6 +270,58 @@ async fn register_demo_system(store: &dyn Store) -> Result<(), anyhow::Error> {
             Ok(_) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
+    }
+    Ok(())
+}
+
+// ----- self-service: the developers of Skatteetaten and SmartCloud AS -----
+
+/// Skatteetaten's daglig leder: holds `maskinporten-administrator` through the role map.
+pub const SIGRID: &str = "12887210037";
+/// SmartCloud AS's daglig leder, likewise.
+pub const SVERRE: &str = "03917910110";
+
+/// (person number, name, fixed party id, organisation where they are DAGL)
+const DEVELOPERS: [(&str, &str, i64, &str); 2] = [
+    (SIGRID, "Sigrid Skattum", 70_000_015, SKATTEETATEN),
+    (SVERRE, "Sverre Skyvik", 70_000_016, SMARTCLOUD),
+];
+
+/// Scope prefixes given to organisations: (prefix, owner).
+const PREFIXES: [(&str, &str); 2] = [("skatteetaten", SKATTEETATEN), ("smartcloud", SMARTCLOUD)];
+
+/// The self-service cast: a daglig leder for Skatteetaten and one for SmartCloud AS, and
+/// the scope prefixes `skatteetaten` and `smartcloud` of the two.
+async fn load_developers(store: &dyn Store) -> Result<(), anyhow::Error> {
+    let mut people = Vec::new();
+    for (pid, name, id, _) in DEVELOPERS {
+        people.push(NewParty {
+            uuid: Some(demo_uuid(pid)),
+            id: Some(id),
+            name: name.to_string(),
+            kind: NewPartyKind::Person {
+                person_number: PersonNumber::parse(pid)?,
+            },
+        });
+    }
+    store.import_parties(&people).await?;
+    let catalogue = systembruker_domain::catalogue::Catalogue::builtin();
+    let dagl = catalogue.role("DAGL")?;
+    for (pid, _, _, org) in DEVELOPERS {
+        store
+            .add_role(
+                party_uuid(store, org).await?,
+                party_uuid(store, pid).await?,
+                &dagl.code,
+                "demo",
+            )
+            .await?;
+    }
+    let actor = systembruker_storage::Actor::named("demo");
+    for (prefix, owner) in PREFIXES {
+        store
+            .give_scope_prefix(prefix, &OrgNumber::parse(owner)?, &actor)
+            .await?;
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ pub mod register;
 pub mod registry_browse;
 pub mod resources;
 pub mod scopes;
+pub mod selfservice;
 pub mod system_resources;
 pub mod systemregister;
 pub mod systemuser_stream;

@@ -77,6 +77,15 @@ pub async fn check_resource_scopes(app: &App, resource: &ServiceResource) -> App
         {
             return Err(foreign_scope(scope, "another organisation"));
         }
+        // A scope under a prefix given to another organisation is that organisation's.
+        let prefix = scope.split_once(':').map_or(scope, |(prefix, _)| prefix);
+        let prefixes = app.store.scope_prefixes().await?;
+        if prefixes
+            .iter()
+            .any(|p| p.prefix == prefix && p.owner_org != owner)
+        {
+            return Err(foreign_scope(scope, "the owner of its prefix"));
+        }
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod party;
 pub mod people;
 pub mod resource;
 pub mod rules;
+pub mod selfservice;
 pub mod system;
 pub mod systemuser;
 

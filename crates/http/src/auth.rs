@@ -268,3 +268,20 @@ scope_rule!(
         "altinn:authentication/systemregister.admin"
     ]
 );
+
+// ----- Maskinporten self-service (the reference's self-service scopes) -----
+scope_rule!(
+    /// An organisation reading its own Maskinporten clients and keys.
+    SelfServiceClientsRead => [
+        systembruker_token::scopes::SELF_SERVICE_CLIENTS_READ,
+        systembruker_token::scopes::SELF_SERVICE_CLIENTS_WRITE
+    ]
+);
+scope_rule!(
+    /// An organisation changing its own Maskinporten clients and keys.
+    SelfServiceClientsWrite => [systembruker_token::scopes::SELF_SERVICE_CLIENTS_WRITE]
+);
+scope_rule!(
+    /// An API owner managing its own scopes and who may use them.
+    SelfServiceScopesWrite => [systembruker_token::scopes::SELF_SERVICE_SCOPES_WRITE]
+);

@@ -24,6 +24,7 @@ mod pip;
 mod register;
 mod replay;
 mod resources;
+mod selfservice;
 mod sessions;
 mod sql;
 mod systems;
@@ -43,6 +44,7 @@ pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
 pub use pip::{PipStore, SubjectFacts};
 pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
 pub use resources::{ResourceStore, StoredPolicy, StoredResource};
+pub use selfservice::{ScopeDetails, ScopeGrant, ScopePrefix, SelfServiceStore};
 pub use sessions::{SessionStore, StoredSession, session_key};
 pub use sql::{Backend, DEFAULT_ACQUIRE_TIMEOUT, SetupLock, SqlStore, StoreSettings};
 pub use systembruker_token::ports::TokenStore;
@@ -67,6 +69,7 @@ pub trait Store:
     + SystemUserStore
     + HistoryStore
     + SessionStore
+    + SelfServiceStore
     + HealthCheck
     + Send
     + Sync
@@ -86,6 +89,7 @@ impl<
         + SystemUserStore
         + HistoryStore
         + SessionStore
+        + SelfServiceStore
         + HealthCheck
         + Send
         + Sync,

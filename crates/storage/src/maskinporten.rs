@@ -33,16 +33,16 @@ fn port(err: sqlx::Error) -> PortError {
     StoreError::from(err).into()
 }
 
-fn parse_org(text: &str) -> StoreResult<OrgNumber> {
+pub(crate) fn parse_org(text: &str) -> StoreResult<OrgNumber> {
     OrgNumber::parse(text).map_err(|e| StoreError::Corrupt(format!("org number {text:?}: {e}")))
 }
 
-const CLIENT_COLUMNS: &str = "c.client_id, c.client_name, c.description, c.consumer_org, \
+pub(crate) const CLIENT_COLUMNS: &str = "c.client_id, c.client_name, c.description, c.consumer_org, \
     c.scopes, c.access_token_lifetime, c.created_at, c.updated_at";
 const KEY_COLUMNS: &str =
     "k.kid, k.client_id AS key_client_id, k.jwk, k.created_at AS key_created_at, k.expires_at";
 
-fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
+pub(crate) fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
     let scopes: String = row.try_get("scopes")?;
     let lifetime: i64 = row.try_get("access_token_lifetime")?;
     Ok(Client {
@@ -58,7 +58,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
     })
 }
 
-fn key_from_row(row: &AnyRow) -> StoreResult<ClientKey> {
+pub(crate) fn key_from_row(row: &AnyRow) -> StoreResult<ClientKey> {
     let jwk: String = row.try_get("jwk")?;
     Ok(ClientKey {
         kid: row.try_get("kid")?,
@@ -429,7 +429,7 @@ impl SqlStore {
         consumer: &OrgNumber,
     ) -> PortResult<Vec<ScopeAccess>> {
         let mut owners = sqlx::query(trusted_sql!(
-            "SELECT scope, owner_org FROM mp_scopes WHERE scope IN ({})",
+            "SELECT scope, owner_org, accessible_for_all, at_max_age FROM mp_scopes WHERE scope IN ({})",
             placeholders(1, scopes.len())
         ));
         for scope in scopes {
@@ -447,20 +447,33 @@ impl SqlStore {
         let granted = granted.fetch_all(self.pool()).await.map_err(port)?;
         let mut access = Vec::new();
         for scope in scopes {
-            let owner = owners
+            let row = owners
                 .iter()
-                .find(|row| row.try_get::<String, _>("scope").is_ok_and(|s| s == *scope))
+                .find(|row| row.try_get::<String, _>("scope").is_ok_and(|s| s == *scope));
+            let owner = row
                 .map(|row| row.try_get::<String, _>("owner_org"))
                 .transpose()
                 .map_err(port)?
                 .map(|o| parse_org(&o))
                 .transpose()?;
+            let open_to_all = match row {
+                Some(row) => crate::history::flag(row, "accessible_for_all")?,
+                None => false,
+            };
+            let max_age = row
+                .map(|row| row.try_get::<Option<i64>, _>("at_max_age"))
+                .transpose()
+                .map_err(port)?
+                .flatten()
+                .map(|age| u32::try_from(age).unwrap_or(u32::MAX));
             let is_granted = granted.contains(scope);
             if owner.is_some() || is_granted {
                 access.push(ScopeAccess {
                     name: scope.clone(),
                     owner_org: owner,
                     granted: is_granted,
+                    open_to_all,
+                    max_age,
                 });
             }
         }

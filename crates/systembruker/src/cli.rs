@@ -75,6 +75,11 @@ pub enum Command {
         #[command(subcommand)]
         what: ClientCommand,
     },
+    /// An API owner's own scopes and who may use them (self-service, the owner's token).
+    Scope {
+        #[command(subcommand)]
+        what: crate::selfservice::ScopeCommand,
+    },
     /// Get an access token from a running platform, as a vendor's client would.
     Token(crate::tokens::TokenArgs),
     /// The token service's signing keys.
@@ -96,7 +101,8 @@ pub enum ImportCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
-    /// Create a client (POST /admin/api/v1/maskinporten/clients); prints it as JSON.
+    /// Create a client, with the organisation's own token (POST /maskinporten/api/v1/clients)
+    /// or the operator's (POST /admin/api/v1/maskinporten/clients); prints it as JSON.
     Create(crate::tokens::ClientCreateArgs),
 }
 
@@ -116,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client {
             what: ClientCommand::Create(args),
         } => crate::tokens::client_create(&args).await,
+        Command::Scope { what } => crate::selfservice::run(what).await,
         Command::Token(args) => crate::tokens::token(&args).await,
         Command::Keys {
             what: KeysCommand::Rotate(args),

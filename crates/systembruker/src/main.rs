@@ -2,6 +2,7 @@
 
 mod cli;
 mod import;
+mod selfservice;
 mod serve;
 mod tokens;
 

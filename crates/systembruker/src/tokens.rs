@@ -1,4 +1,5 @@
-//! Token-service commands: `keygen`, `client create`, `token` and `keys rotate`.
+//! Token-service commands: `keygen`, `client create` (operator or self-service), `token`
+//! and `keys rotate`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,13 +37,23 @@ pub struct ClientCreateArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
     /// An operator token (systembruker:admin), e.g. the server's --admin-token.
-    #[arg(long, env = "SYSTEMBRUKER_ADMIN_TOKEN")]
-    pub admin_token: String,
+    #[arg(
+        long,
+        env = "SYSTEMBRUKER_ADMIN_TOKEN",
+        required_unless_present = "token"
+    )]
+    pub admin_token: Option<String>,
+    /// The organisation's own Maskinporten token with `idporten:dcr.write`: the client is
+    /// created through the self-service API for the token's organisation (no operator).
+    /// Taken before --admin-token when both are given.
+    #[arg(long, env = "SYSTEMBRUKER_TOKEN")]
+    pub token: Option<String>,
     #[arg(long)]
     pub name: String,
-    /// Organisation number of the client's owner.
-    #[arg(long)]
-    pub consumer_org: String,
+    /// Organisation number of the client's owner (operator only; self-service clients
+    /// belong to the token's organisation).
+    #[arg(long, required_unless_present = "token")]
+    pub consumer_org: Option<String>,
     /// A scope the client may ask for (repeat for more).
     #[arg(long = "scope")]
     pub scopes: Vec<String>,
@@ -141,20 +152,28 @@ pub async fn client_create(args: &ClientCreateArgs) -> anyhow::Result<()> {
     }
     let mut body = serde_json::json!({
         "client_name": args.name,
-        "consumer_org": args.consumer_org,
         "scopes": args.scopes,
         "access_token_lifetime": args.access_token_lifetime,
     });
     if !keys.is_empty() {
         body["jwks"] = serde_json::json!({ "keys": keys });
     }
-    let url = format!(
-        "{}/admin/api/v1/maskinporten/clients",
-        args.remote.url.trim_end_matches('/')
-    );
+    let base = args.remote.url.trim_end_matches('/');
+    let (url, bearer) = match (&args.token, &args.admin_token) {
+        (Some(token), _) => (format!("{base}/maskinporten/api/v1/clients"), token),
+        (None, Some(admin)) => {
+            let consumer = args
+                .consumer_org
+                .as_deref()
+                .context("--consumer-org is needed with --admin-token")?;
+            body["consumer_org"] = serde_json::json!(consumer);
+            (format!("{base}/admin/api/v1/maskinporten/clients"), admin)
+        }
+        (None, None) => anyhow::bail!("give --token (self-service) or --admin-token (operator)"),
+    };
     let response = reqwest::Client::new()
         .post(&url)
-        .bearer_auth(&args.admin_token)
+        .bearer_auth(bearer)
         .json(&body)
         .send()
         .await

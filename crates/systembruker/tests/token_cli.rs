@@ -136,3 +136,153 @@ async fn keygen_client_create_and_token() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The binary without the operator's token (self-service).
+fn run_as_owner(args: &[&str], url: &str, token: &str) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("SYSTEMBRUKER_URL", url)
+        .env("SYSTEMBRUKER_TOKEN", token)
+        .env_remove("SYSTEMBRUKER_ADMIN_TOKEN")
+        .output()
+        .unwrap()
+}
+
+/// The set-up phase with the CLI and the organisations' own tokens: Skatteetaten creates a
+/// scope and grants SmartCloud access (`scope create|grant|revoke`), SmartCloud creates its
+/// client (`client create --token`) and gets a token until the access is revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_and_client_with_the_organisations_own_tokens() {
+    let dir = std::env::temp_dir().join(format!("sb_cli_self_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("db.sqlite");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(BIN)
+            .args(["serve", "--demo"])
+            .env("SYSTEMBRUKER_LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "SYSTEMBRUKER_DATABASE_URL",
+                format!("sqlite://{}", db.display()),
+            )
+            .env_remove("SYSTEMBRUKER_ADMIN_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{url}/health/ready"))
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let test_token = |org: &str, scopes: &str| {
+        let url = format!("{url}/testtools/api/GetEnterpriseToken?orgNo={org}&scopes={scopes}");
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let skatteetaten = test_token("974761076", "idporten:scopes.write").await;
+    let smartcloud = test_token("991825827", "idporten:dcr.write").await;
+
+    let scope: serde_json::Value = serde_json::from_str(&stdout_of(&run_as_owner(
+        &[
+            "scope",
+            "create",
+            "--prefix",
+            "skatteetaten",
+            "--subscope",
+            "cli",
+            "--description",
+            "Made with the CLI",
+        ],
+        &url,
+        &skatteetaten,
+    )))
+    .unwrap();
+    assert_eq!(scope["scope"], "skatteetaten:cli");
+    // SmartCloud cannot make scopes under Skatteetaten's prefix.
+    let refused = run_as_owner(
+        &[
+            "scope",
+            "create",
+            "--prefix",
+            "skatteetaten",
+            "--subscope",
+            "stolen",
+            "--description",
+            "x",
+        ],
+        &url,
+        &test_token("991825827", "idporten:scopes.write").await,
+    );
+    assert!(!refused.status.success());
+    let grant = [
+        "scope",
+        "grant",
+        "--scope",
+        "skatteetaten:cli",
+        "--consumer-org",
+        "991825827",
+    ];
+    stdout_of(&run_as_owner(&grant, &url, &skatteetaten));
+
+    let out = dir.to_str().unwrap();
+    stdout_of(&run_as_owner(
+        &["keygen", "--kid", "cli-self", "--out", out],
+        &url,
+        "",
+    ));
+    let jwk_file = dir.join("cli-self.jwk.json");
+    let created: serde_json::Value = serde_json::from_str(&stdout_of(&run_as_owner(
+        &[
+            "client",
+            "create",
+            "--name",
+            "CliClient",
+            "--scope",
+            "skatteetaten:cli",
+            "--jwk",
+            jwk_file.to_str().unwrap(),
+        ],
+        &url,
+        &smartcloud,
+    )))
+    .unwrap();
+    assert_eq!(created["consumer_org"], "991825827");
+    let client_id = created["client_id"].as_str().unwrap();
+    let key = dir.join("cli-self.pem");
+    let token_args = [
+        "token",
+        "--client-id",
+        client_id,
+        "--key",
+        key.to_str().unwrap(),
+        "--scope",
+        "skatteetaten:cli",
+    ];
+    let token = stdout_of(&run_as_owner(&token_args, &url, ""));
+    assert_eq!(token.trim().split('.').count(), 3, "{token}");
+
+    let revoke = [
+        "scope",
+        "revoke",
+        "--scope",
+        "skatteetaten:cli",
+        "--consumer-org",
+        "991825827",
+    ];
+    stdout_of(&run_as_owner(&revoke, &url, &skatteetaten));
+    let refused = run_as_owner(&token_args, &url, "");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("MP-250"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

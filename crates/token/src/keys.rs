@@ -133,7 +133,7 @@ pub fn thumbprint(n: &str, e: &str) -> String {
     b64url(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref())
 }
 
-fn pem_decode(pem: &str) -> Result<(String, Vec<u8>), KeyError> {
+pub(crate) fn pem_decode(pem: &str) -> Result<(String, Vec<u8>), KeyError> {
     let mut lines = pem.lines().map(str::trim).skip_while(|l| l.is_empty());
     let label = lines
         .next()

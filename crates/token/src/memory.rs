@@ -191,6 +191,8 @@ fn access_of(s: &State, scopes: &[String], consumer: &OrgNumber) -> Vec<ScopeAcc
                 name: name.clone(),
                 owner_org: owner,
                 granted,
+                open_to_all: false,
+                max_age: None,
             })
         })
         .collect()

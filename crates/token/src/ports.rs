@@ -71,6 +71,10 @@ pub struct ScopeAccess {
     pub owner_org: Option<OrgNumber>,
     /// The consumer is on the scope's access list.
     pub granted: bool,
+    /// The owner opened the scope to every organisation (`accessible_for_all`).
+    pub open_to_all: bool,
+    /// The owner's cap on the lifetime of tokens with this scope, in seconds (`at_max_age`).
+    pub max_age: Option<u32>,
 }
 
 #[async_trait::async_trait]

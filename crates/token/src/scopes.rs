@@ -85,7 +85,27 @@ pub const PLATFORM_SCOPES: &[PlatformScope] = &[
         "altinn:systembruker.demo",
         "The demo API of the system-user walkthrough",
     ),
+    // Maskinporten self-service: an organisation's administration client manages the
+    // organisation's own clients and scopes (ownership is checked per client and scope).
+    open(
+        SELF_SERVICE_CLIENTS_READ,
+        "Read the caller's own Maskinporten clients and their keys",
+    ),
+    open(
+        SELF_SERVICE_CLIENTS_WRITE,
+        "Create, change and delete the caller's own Maskinporten clients and keys",
+    ),
+    open(
+        SELF_SERVICE_SCOPES_WRITE,
+        "Create and change the caller's own scopes and who has access to them",
+    ),
 ];
+
+/// Self-service scopes of the reference (`idporten:dcr.*` for clients, `idporten:scopes.write`
+/// for an API owner's scopes).
+pub const SELF_SERVICE_CLIENTS_READ: &str = "idporten:dcr.read";
+pub const SELF_SERVICE_CLIENTS_WRITE: &str = "idporten:dcr.write";
+pub const SELF_SERVICE_SCOPES_WRITE: &str = "idporten:scopes.write";
 
 /// Scopes that only tokens issued by the platform itself carry (operator and end-user
 /// tokens); no Maskinporten client may ask for them.

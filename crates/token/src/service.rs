@@ -194,12 +194,14 @@ impl ClientVerifiers {
 }
 
 /// Every scope must be on the client, and usable by its consumer org: platform scopes
-/// that are open, or scopes whose access list has the consumer (owners always may).
+/// that are open, scopes their owner opened to all, or scopes whose access list has the
+/// consumer (owners always may). Returns the lowest lifetime cap (`at_max_age`) of the
+/// scopes asked for, if any has one.
 fn check_scopes(
     client: &Client,
     access: &[ScopeAccess],
     scopes: &[String],
-) -> Result<(), GrantError> {
+) -> Result<Option<u32>, GrantError> {
     if let Some(missing) = scopes.iter().find(|s| !client.scopes.contains(s)) {
         return Err(GrantError::scope(
             "MP-200",
@@ -213,7 +215,9 @@ fn check_scopes(
         let allowed = match (platform_scope(scope), entry) {
             (Some(platform), entry) => platform.open || entry.is_some_and(|e| e.granted),
             (None, _) if is_platform_only(scope) => false,
-            (None, Some(e)) => e.granted || e.owner_org.as_ref() == Some(&client.consumer_org),
+            (None, Some(e)) => {
+                e.granted || e.open_to_all || e.owner_org.as_ref() == Some(&client.consumer_org)
+            }
             (None, None) => {
                 return Err(GrantError::scope(
                     "MP-200",
@@ -233,7 +237,11 @@ fn check_scopes(
             ));
         }
     }
-    Ok(())
+    Ok(access
+        .iter()
+        .filter(|a| scopes.contains(&a.name))
+        .filter_map(|a| a.max_age)
+        .min())
 }
 
 /// Polls `future` once, so that its work begins (a queued write is queued), and returns
@@ -331,7 +339,7 @@ impl TokenService {
         let verifier = self.client_keys.verifier(&key, header.alg)?;
         let claims = assertion::verify_signature(assertion, &header, &verifier)?;
         let checked = assertion::check_claims(claims, client.client_id, &self.issuer, now)?;
-        check_scopes(&client, &access, &checked.scopes)?;
+        let lifetime_cap = check_scopes(&client, &access, &checked.scopes)?;
         let details = match &checked.system_user {
             Some(request) => Some(vec![self.resolve_system_user(&client, request).await?]),
             None => None,
@@ -343,7 +351,9 @@ impl TokenService {
         let jti = checked.jti.clone();
         let mut first_use = self.store.remember_jti(client.client_id, &jti, checked.exp);
         let started = start(&mut first_use).await;
-        let token = self.sign_for_client(&client, checked, details, now).await;
+        let token = self
+            .sign_for_client(&client, lifetime_cap, checked, details, now)
+            .await;
         let first_use = match started {
             Some(answer) => answer,
             None => first_use.await,
@@ -360,11 +370,16 @@ impl TokenService {
     async fn sign_for_client(
         &self,
         client: &Client,
+        lifetime_cap: Option<u32>,
         checked: CheckedAssertion,
         details: Option<Vec<SystemUserDetails>>,
         now: i64,
     ) -> Result<TokenResponse, GrantError> {
-        let lifetime = client.access_token_lifetime.min(MAX_ACCESS_TOKEN_LIFETIME);
+        // The lowest of the client's lifetime, the platform's maximum and the scopes' caps.
+        let lifetime = client
+            .access_token_lifetime
+            .min(MAX_ACCESS_TOKEN_LIFETIME)
+            .min(lifetime_cap.unwrap_or(u32::MAX));
         let scope = checked.scopes.join(" ");
         let claims = AccessTokenClaims {
             authorization_details: details,

@@ -85,11 +85,11 @@ pub struct ClientResponse {
     pub keys: Vec<KeyResponse>,
 }
 
-fn time(millis: i64) -> DateTime<Utc> {
+pub(super) fn time(millis: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(millis).unwrap_or_default()
 }
 
-fn key_response(key: ClientKey) -> KeyResponse {
+pub(super) fn key_response(key: ClientKey) -> KeyResponse {
     KeyResponse {
         kid: key.kid,
         created: time(key.created_at),
@@ -98,7 +98,7 @@ fn key_response(key: ClientKey) -> KeyResponse {
     }
 }
 
-fn client_response(client: Client, keys: Vec<ClientKey>) -> ClientResponse {
+pub(super) fn client_response(client: Client, keys: Vec<ClientKey>) -> ClientResponse {
     ClientResponse {
         client_id: client.client_id,
         client_name: client.client_name,

@@ -5,6 +5,7 @@
 
 mod clients;
 mod scopes;
+mod selfservice;
 mod token;
 mod verify;
 
@@ -27,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(token::routes())
         .merge(clients::routes())
         .merge(scopes::routes())
+        .merge(selfservice::routes())
 }
 
 /// The service for `AppState::new`: keys stored unencrypted (serve.rs sets up encryption).

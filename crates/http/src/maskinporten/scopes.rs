@@ -20,6 +20,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register_scope, list_scopes))
         .routes(routes!(grant_access, revoke_access))
+        .routes(routes!(give_prefix, list_prefixes))
 }
 
 // ----- operator API: scopes -----
@@ -196,4 +197,59 @@ async fn revoke_access(
         )));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- operator API: scope prefixes (self-service) -----
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixBody {
+    /// The prefix (`skatteetaten`): scopes `prefix:…` belong to the owner.
+    pub prefix: String,
+    pub owner_org: String,
+}
+
+#[utoipa::path(post, path = "/admin/api/v1/maskinporten/prefixes", tag = "admin",
+    request_body = PrefixBody, security(("bearer" = ["systembruker:admin"])),
+    responses((status = 201, body = PrefixBody, description = "Given"), (status = 200, body = PrefixBody, description = "The owner's already"),
+        (status = 400, body = crate::problem::ProblemBody), (status = 409, body = crate::problem::ProblemBody)))]
+async fn give_prefix(
+    State(state): State<AppState>,
+    caller: Scoped<AdminScope>,
+    Json(body): Json<PrefixBody>,
+) -> ApiResult<(StatusCode, axum::Json<PrefixBody>)> {
+    let owner =
+        OrgNumber::parse(&body.owner_org).map_err(|e| ApiError::invalid_id("/owner_org", &e))?;
+    let given = systembruker_app::selfservice::scopes::give_prefix(
+        &state.app,
+        &body.prefix,
+        owner,
+        &systembruker_app::actor(&caller),
+    )
+    .await?;
+    let status = if given {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(body)))
+}
+
+#[utoipa::path(get, path = "/admin/api/v1/maskinporten/prefixes", tag = "admin",
+    security(("bearer" = ["systembruker:admin"])),
+    responses((status = 200, body = Vec<PrefixBody>)))]
+async fn list_prefixes(
+    State(state): State<AppState>,
+    _caller: Scoped<AdminScope>,
+) -> ApiResult<axum::Json<Vec<PrefixBody>>> {
+    let prefixes = systembruker_app::selfservice::scopes::prefixes(&state.app).await?;
+    Ok(axum::Json(
+        prefixes
+            .into_iter()
+            .map(|p| PrefixBody {
+                prefix: p.prefix,
+                owner_org: p.owner_org.to_string(),
+            })
+            .collect(),
+    ))
 }

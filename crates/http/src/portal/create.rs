@@ -167,8 +167,16 @@ async fn confirm_page(
     error: Option<&str>,
 ) -> Result<Response, Failure> {
     let t = viewer.t();
+    // A visible system, or one of the organisation's own (a self-developed system).
     let system = match app::requests::live_system(&state.app.app, system_id).await {
-        Ok(system) if system.is_visible => system,
+        Ok(system)
+            if system.is_visible
+                || system
+                    .vendor_org()
+                    .is_some_and(|o| o.as_str() == acting.org()) =>
+        {
+            system
+        }
         _ => return Err(Failure::NotFound),
     };
     let mut names = Names::new(state, t);

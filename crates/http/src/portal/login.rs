@@ -21,7 +21,7 @@ use super::session::{IdToken, LoginFlow, Outcome, PendingAnswer, RequestKind};
 use super::{
     LOGGED_OUT, LoginError, OVERVIEW, PortalState, TEST_LOGIN, log_in, safe_goto, with_query,
 };
-use crate::demo::{BERNT, OLA, PIA, TINA};
+use crate::demo::{BERNT, OLA, PIA, SIGRID, SVERRE, TINA};
 use crate::oidc::{OidcClient, OidcConfig, OidcError};
 
 /// Refuses logins past the source address's limit (OpenID Connect logins and their
@@ -383,7 +383,7 @@ struct TestLoginPage {
 /// The demo persons that are in the register.
 async fn demo_persons(state: &PortalState) -> Result<Vec<TestPerson>, Failure> {
     let mut persons = Vec::new();
-    for pid in [PIA, OLA, TINA, BERNT] {
+    for pid in [PIA, OLA, TINA, BERNT, SIGRID, SVERRE] {
         let Ok(number) = PersonNumber::parse(pid) else {
             continue;
         };

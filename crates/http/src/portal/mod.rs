@@ -14,6 +14,7 @@ mod changes;
 mod clients;
 mod create;
 mod details;
+mod developer;
 mod extract;
 mod i18n;
 mod login;
@@ -199,6 +200,40 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/accessmanagement/ui/access/asks/{id}/{answer}",
             post(access::answer),
+        )
+        // "For developers": Maskinporten self-service and the system register.
+        .route(developer::DEVELOPER, get(developer::page))
+        .route(
+            "/accessmanagement/ui/developer/clients",
+            post(developer::create_client),
+        )
+        .route(
+            "/accessmanagement/ui/developer/clients/delete",
+            post(developer::delete_client),
+        )
+        .route(
+            "/accessmanagement/ui/developer/keys/add",
+            post(developer::add_key),
+        )
+        .route(
+            "/accessmanagement/ui/developer/keys/remove",
+            post(developer::remove_key),
+        )
+        .route(
+            "/accessmanagement/ui/developer/scopes",
+            post(developer::create_scope),
+        )
+        .route(
+            "/accessmanagement/ui/developer/scopes/grant",
+            post(developer::grant),
+        )
+        .route(
+            "/accessmanagement/ui/developer/scopes/revoke",
+            post(developer::revoke),
+        )
+        .route(
+            "/accessmanagement/ui/developer/system",
+            get(developer::system_form).post(developer::save_system),
         )
         .route("/accessmanagement/ui/{*rest}", any(page::not_found))
         .with_state(portal)
