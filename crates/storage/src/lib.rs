@@ -17,6 +17,7 @@ mod clients;
 mod counters;
 mod delegations;
 mod error;
+mod events;
 mod history;
 mod maskinporten;
 mod pip;
@@ -37,6 +38,10 @@ pub use clients::{ClientCandidate, ClientDelegationStore, DelegatedClient, NewCl
 pub use counters::AuthzVersions;
 pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
 pub use error::{Conflict, Constraint, StoreError, StoreResult};
+pub use events::{
+    Attempt, BrokenEntry, ChainReport, Delivery, EventStore, NewSubscription, Outcome, Redelivery,
+    StoredEvent, StoredSubscription,
+};
 pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
 pub use pip::{PipStore, SubjectFacts};
 pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
@@ -63,6 +68,7 @@ pub trait Store:
     + SystemRegisterStore
     + SystemUserStore
     + HistoryStore
+    + EventStore
     + SessionStore
     + HealthCheck
     + Send
@@ -81,6 +87,7 @@ impl<
         + SystemRegisterStore
         + SystemUserStore
         + HistoryStore
+        + EventStore
         + SessionStore
         + HealthCheck
         + Send
