@@ -12,10 +12,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use systembruker_http::demo::{DEMO_RESOURCE, OLA, PIA, ROR_OG_VANN, SMARTCLOUD};
+use systembruker_http::demo::{
+    DEMO_RESOURCE, OLA, PIA, ROR_OG_VANN, SMARTCLOUD, TALLMAKERNE, TINA,
+};
 use systembruker_http::testing::TestServer;
 use systembruker_http::webhooks::{self, WebhookSettings};
-use systembruker_storage::{Backend, EventStore};
+use systembruker_storage::{Backend, EventStore, RegisterStore};
 
 systembruker_http::server_tests!(
     webhooks_deliver_every_event_signed_and_in_order,
@@ -23,6 +25,7 @@ systembruker_http::server_tests!(
     a_hanging_receiver_holds_up_no_other_subscription,
     subscriptions_are_checked_and_vendors_isolated,
     the_history_chain_detects_tampering,
+    client_events_reach_the_vendor_including_the_cascade,
 );
 
 const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
@@ -761,4 +764,102 @@ async fn the_history_chain_detects_tampering(server: TestServer) {
     let broken = report.broken.expect("tampering found");
     assert_eq!((broken.chain_seq, broken.seq), (4, Some(target)));
     assert_eq!(report.checked, 3);
+}
+
+/// Tallmakerne AS's party id in the demo data.
+const TALLMAKERNE_PARTY: i64 = 70_000_004;
+
+async fn client_events_reach_the_vendor_including_the_cascade(server: TestServer) {
+    let smartcloud = vendor(&server, SMARTCLOUD).await;
+    let agent_system = "991825827_events_agent";
+    let (status, body) = smartcloud
+        .post(
+            "systemregister/vendor",
+            json!({
+                "id": agent_system,
+                "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{SMARTCLOUD}")},
+                "name": {"nb": "Klient", "nn": "Klient", "en": "Client"},
+                "description": {"nb": "a", "nn": "b", "en": "c"},
+                "rights": [],
+                "accessPackages": [{"urn": "urn:altinn:accesspackage:regnskapsforer-med-signeringsrettighet"}],
+                "clientId": [uuid::Uuid::new_v4().to_string()],
+                "isVisible": false
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, request) = smartcloud
+        .post(
+            "systemuser/request/vendor/agent",
+            json!({"systemId": agent_system, "partyOrgNo": TALLMAKERNE,
+                   "accessPackages": [{"urn": "urn:altinn:accesspackage:regnskapsforer-med-signeringsrettighet"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    let request_id = request["id"].as_str().unwrap();
+    let tina = person(&server, TINA).await;
+    let (_, ok) = tina
+        .post(
+            &format!("systemuser/request/agent/{TALLMAKERNE_PARTY}/{request_id}/approve"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(ok, true);
+    let (_, page) = smartcloud
+        .get(&format!("systemuser/vendor/bysystem/{agent_system}"))
+        .await;
+    let agent = page["data"][0]["id"].as_str().unwrap().to_string();
+    let ror = server
+        .store
+        .organization(&systembruker_domain::OrgNumber::parse(ROR_OG_VANN).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    let (status, body) = tina
+        .post(
+            &format!("systemuser/agent/{TALLMAKERNE_PARTY}/{agent}?client={ror}"),
+            json!(null),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    // Deleting the agent removes its clients in the database (a trigger writes that history).
+    let (status, body) = tina
+        .send(
+            Method::DELETE,
+            &format!("systemuser/agent/{TALLMAKERNE_PARTY}/{agent}"),
+            None,
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let (_, feed) = smartcloud
+        .get(&format!("systemregister/vendor/{agent_system}/events"))
+        .await;
+    let types: Vec<&str> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "no.systembruker.request.accepted",
+        "no.systembruker.systemuser.created",
+        "no.systembruker.client.added",
+        "no.systembruker.client.removed",
+        "no.systembruker.systemuser.deleted",
+    ] {
+        assert!(types.contains(&expected), "{expected} in {types:?}");
+    }
+    let added = types
+        .iter()
+        .position(|t| t.ends_with("client.added"))
+        .unwrap();
+    let removed = types
+        .iter()
+        .position(|t| t.ends_with("client.removed"))
+        .unwrap();
+    assert!(added < removed);
+    let removal = &feed["events"][removed];
+    assert_eq!(removal["data"]["systemUserId"], agent.as_str());
+    assert_eq!(removal["data"]["before"]["client"], ror.to_string());
 }
