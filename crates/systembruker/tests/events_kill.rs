@@ -207,3 +207,75 @@ fn uuid_like() -> String {
         % 0x1_0000_0000_0000;
     format!("{:08x}-0000-4000-8000-{nanos:012x}", std::process::id())
 }
+
+/// `systembruker history verify` on a database a server wrote: intact, then, after an entry
+/// is changed behind the append-only trigger's back (dropped with Python's sqlite3), it
+/// names that entry and exits with status 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_verify_names_the_first_tampered_entry() {
+    let path = std::env::temp_dir().join(format!("sb_history_verify_{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let db = format!("sqlite://{}", path.display());
+    let port = free_port();
+    let mut server = serve(&db, port, "0.1");
+    wait_ready(port).await;
+    let vendor = test_token(
+        port,
+        "GetEnterpriseToken",
+        &[("orgNo", "991825827"), ("scopes", SCOPES)],
+    )
+    .await;
+    for n in 0..3 {
+        post(port, &vendor, "systemregister/vendor", json!({
+            "id": format!("991825827_verify{n}"),
+            "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:991825827"},
+            "name": {"nb": "V", "nn": "V", "en": "V"},
+            "description": {"nb": "a", "nn": "b", "en": "c"},
+            "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-krav-og-betalinger"}]}],
+            "clientId": [uuid_like()],
+            "isVisible": false
+        }))
+        .await;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The worker seals within its poll interval.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let verify = || {
+        Command::new(BIN)
+            .args(["history", "verify", "--database-url", &db])
+            .output()
+            .unwrap()
+    };
+    let intact = verify();
+    let stdout = String::from_utf8_lossy(&intact.stdout);
+    assert!(
+        intact.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&intact.stderr)
+    );
+    assert!(stdout.contains("history chain intact"), "{stdout}");
+    assert!(!stdout.contains(" 0 entries checked"), "{stdout}");
+    let tamper = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             c.execute('DROP TRIGGER history_no_update')\n\
+             c.execute(\"UPDATE history SET actor = 'someone else' WHERE chain_seq = 2\")\n\
+             c.commit()",
+            path.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(tamper.success());
+    let broken = verify();
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("history chain broken at entry 2"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_file(&path);
+}
