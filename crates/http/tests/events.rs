@@ -863,3 +863,28 @@ async fn client_events_reach_the_vendor_including_the_cascade(server: TestServer
     assert_eq!(removal["data"]["systemUserId"], agent.as_str());
     assert_eq!(removal["data"]["before"]["client"], ror.to_string());
 }
+
+/// A request nobody answered in time raises `request.timedout` (the timeout is zero days
+/// here, so the next read finds it timed out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_request_reaches_the_vendor() {
+    let server = TestServer::sqlite_with(|config| config.request_timeout_days = 0)
+        .await
+        .unwrap();
+    let smartcloud = vendor(&server, SMARTCLOUD).await;
+    register_system(&smartcloud, SYSTEM, SMARTCLOUD).await;
+    let id = new_request(&smartcloud, "late-1").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (_, request) = smartcloud
+        .get(&format!("systemuser/request/vendor/{id}"))
+        .await;
+    assert_eq!(request["status"], "Timedout", "{request}");
+    let (_, feed) = smartcloud
+        .get(&format!("systemregister/vendor/{SYSTEM}/events"))
+        .await;
+    assert_eq!(
+        feed["events"][0]["type"], "no.systembruker.request.timedout",
+        "{feed}"
+    );
+    assert_eq!(feed["events"][0]["subject"], id.as_str());
+}
