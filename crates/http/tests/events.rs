@@ -26,6 +26,7 @@ systembruker_http::server_tests!(
     subscriptions_are_checked_and_vendors_isolated,
     the_history_chain_detects_tampering,
     client_events_reach_the_vendor_including_the_cascade,
+    two_workers_deliver_each_event_once,
 );
 
 const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
@@ -887,4 +888,41 @@ async fn a_timed_out_request_reaches_the_vendor() {
         "{feed}"
     );
     assert_eq!(feed["events"][0]["subject"], id.as_str());
+}
+
+/// Two delivery workers (as two processes would run) share the work through the leases:
+/// every event arrives once, in order.
+async fn two_workers_deliver_each_event_once(server: TestServer) {
+    let smartcloud = vendor(&server, SMARTCLOUD).await;
+    register_system(&smartcloud, SYSTEM, SMARTCLOUD).await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &smartcloud,
+        &receiver.url,
+        &["no.systembruker.request.rejected"],
+    )
+    .await;
+    let first = start_worker(&server, Duration::from_secs(5), Duration::from_millis(100));
+    let second = start_worker(&server, Duration::from_secs(5), Duration::from_millis(100));
+    let pia = person(&server, PIA).await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let id = new_request(&smartcloud, &format!("two-{n}")).await;
+        pia.post(
+            &format!("systemuser/request/{ROR}/{id}/reject"),
+            json!(null),
+        )
+        .await;
+        ids.push(id);
+    }
+    receiver.wait_for(ids.len()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let subjects: Vec<String> = receiver
+        .all()
+        .iter()
+        .map(|r| r.event()["subject"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(subjects, ids, "each once, in order");
+    first.abort();
+    second.abort();
 }
