@@ -333,6 +333,14 @@ fn subscription_of(row: &sqlx::any::AnyRow) -> StoreResult<StoredSubscription> {
 #[async_trait::async_trait]
 impl EventStore for SqlStore {
     async fn seal_history(&self, limit: i64) -> StoreResult<usize> {
+        // A read first: an idle worker takes no write lock.
+        let pending: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM history WHERE hash IS NULL LIMIT 1")
+                .fetch_optional(self.pool())
+                .await?;
+        if pending.is_none() {
+            return Ok(0);
+        }
         let mut tx = self.begin_write().await?;
         // First the head row: sealers take turns from here to the commit.
         sqlx::query("UPDATE history_chain SET last_seq = last_seq WHERE id = 1")
