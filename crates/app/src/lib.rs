@@ -18,6 +18,7 @@ pub mod clients;
 pub mod delegations;
 pub mod demo;
 mod error;
+pub mod events;
 pub mod facilitator;
 mod lifecycle;
 pub mod pdp;

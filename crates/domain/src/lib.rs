@@ -7,6 +7,7 @@
 pub mod catalogue;
 pub mod clients;
 pub mod delegation;
+pub mod events;
 pub mod ids;
 pub mod lifecycle;
 pub mod party;

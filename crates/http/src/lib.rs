@@ -33,6 +33,7 @@ mod stream;
 pub use systembruker_app::system_resources;
 pub mod testing;
 mod testtools;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -18,6 +18,7 @@ mod clients;
 mod counters;
 mod delegations;
 mod error;
+mod events;
 mod history;
 mod maskinporten;
 mod pip;
@@ -40,6 +41,10 @@ pub use clients::{ClientCandidate, ClientDelegationStore, DelegatedClient, NewCl
 pub use counters::AuthzVersions;
 pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
 pub use error::{Conflict, Constraint, StoreError, StoreResult};
+pub use events::{
+    Attempt, BrokenEntry, ChainReport, Delivery, EventStore, NewSubscription, Outcome, Redelivery,
+    StoredEvent, StoredSubscription,
+};
 pub use history::{Actor, HistoryEntry, HistoryFilter, HistoryStore};
 pub use pip::{PipStore, SubjectFacts};
 pub use register::{ImportReport, RegisterStore, RoleAssignment, RoleChange, RoleChangeKind};
@@ -68,6 +73,7 @@ pub trait Store:
     + SystemRegisterStore
     + SystemUserStore
     + HistoryStore
+    + EventStore
     + SessionStore
     + SelfServiceStore
     + HealthCheck
@@ -88,6 +94,7 @@ impl<
         + SystemRegisterStore
         + SystemUserStore
         + HistoryStore
+        + EventStore
         + SessionStore
         + SelfServiceStore
         + HealthCheck

@@ -62,7 +62,7 @@ impl DatabaseArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(serve::args::ServeArgs),
+    Serve(Box<serve::args::ServeArgs>),
     /// Import data offline, as the operator API does.
     Import {
         #[command(subcommand)]
@@ -87,6 +87,49 @@ pub enum Command {
         #[command(subcommand)]
         what: KeysCommand,
     },
+    /// The append-only history and its hash chain.
+    History {
+        #[command(subcommand)]
+        what: HistoryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Check the hash chain; names the first broken entry (exit status 1 if there is one).
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// `systembruker history verify`: reads the chain, changes nothing.
+async fn verify_history(database: &DatabaseArgs) -> anyhow::Result<()> {
+    use systembruker_storage::EventStore;
+    let store = database.open().await?;
+    let report = store.verify_history().await?;
+    store.close().await;
+    match report.broken {
+        None => {
+            println!(
+                "history chain intact: {} entries checked, {} not sealed yet",
+                report.checked, report.unsealed
+            );
+            Ok(())
+        }
+        Some(broken) => {
+            let row = broken
+                .seq
+                .map(|seq| format!(" (history seq {seq})"))
+                .unwrap_or_default();
+            anyhow::bail!(
+                "history chain broken at entry {}{row}: {}; {} entries before it are intact",
+                broken.chain_seq,
+                broken.reason,
+                report.checked
+            )
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,7 +157,7 @@ pub enum KeysCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Import {
             what: ImportCommand::Parties { file, database },
         } => crate::import::import_parties(&file, &database).await,
@@ -127,5 +170,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys {
             what: KeysCommand::Rotate(args),
         } => crate::tokens::rotate(&args).await,
+        Command::History {
+            what: HistoryCommand::Verify { database },
+        } => verify_history(&database).await,
     }
 }

@@ -91,11 +91,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tokens,
     );
     let metrics = serve_metrics(args.protection.metrics_listen.as_deref(), &state).await?;
+    // Webhook delivery runs beside the server, never on a request (README, "Events").
+    let webhooks = args
+        .webhooks
+        .settings()?
+        .map(|settings| systembruker_http::webhooks::spawn(state.app.clone(), settings));
     let app = systembruker_http::app(state);
     tracing::info!(%local, %public_url, dev, "systembruker listening");
     let served = systembruker_http::serve(listener, app, shutdown_signal()).await;
     if let Some(metrics) = metrics {
         metrics.abort();
+    }
+    if let Some(webhooks) = webhooks {
+        webhooks.abort();
     }
     served?;
     store.close().await;

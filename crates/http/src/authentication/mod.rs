@@ -8,6 +8,7 @@
 pub(crate) mod approval;
 pub(crate) mod changerequests;
 pub(crate) mod clients;
+mod events;
 mod history;
 pub(crate) mod requests;
 pub(crate) mod systemregister;
@@ -36,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(changerequests::routes())
         .merge(clients::routes())
         .merge(history::routes())
+        .merge(events::routes())
 }
 
 /// `{party}` in a route: the party id (integer) as in the reference, or the party uuid.

@@ -50,6 +50,55 @@ pub struct ServeArgs {
     pub oidc: OidcArgs,
     #[command(flatten)]
     pub protection: ProtectionArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// The webhook delivery worker (README, "Events for vendors").
+#[derive(Debug, clap::Args)]
+pub struct WebhookArgs {
+    /// Run no webhook delivery worker in this process (another process delivers).
+    #[arg(long, env = "SYSTEMBRUKER_NO_WEBHOOK_DELIVERY")]
+    pub no_webhook_delivery: bool,
+    /// Seconds a receiver may take to answer one delivery.
+    #[arg(long, env = "SYSTEMBRUKER_WEBHOOK_TIMEOUT", default_value_t = 10.0)]
+    pub webhook_timeout: f64,
+    /// Seconds before the first retry of a failed delivery (the waits then double).
+    #[arg(long, env = "SYSTEMBRUKER_WEBHOOK_RETRY_FIRST", default_value_t = 30.0)]
+    pub webhook_retry_first: f64,
+    /// Seconds a failing delivery is retried in all before it is given up (a day).
+    #[arg(
+        long,
+        env = "SYSTEMBRUKER_WEBHOOK_RETRY_FOR",
+        default_value_t = 86_400.0
+    )]
+    pub webhook_retry_for: f64,
+    /// Seconds between the worker's looks for work.
+    #[arg(long, env = "SYSTEMBRUKER_WEBHOOK_POLL", default_value_t = 0.5)]
+    pub webhook_poll: f64,
+}
+
+impl WebhookArgs {
+    /// The worker's settings, or `None` with --no-webhook-delivery.
+    pub fn settings(&self) -> anyhow::Result<Option<systembruker_http::webhooks::WebhookSettings>> {
+        if self.no_webhook_delivery {
+            return Ok(None);
+        }
+        let seconds = |value: f64, flag: &str| {
+            std::time::Duration::try_from_secs_f64(value)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| anyhow::anyhow!("{flag} must be a positive number of seconds"))
+        };
+        Ok(Some(systembruker_http::webhooks::WebhookSettings {
+            poll: seconds(self.webhook_poll, "--webhook-poll")?,
+            timeout: seconds(self.webhook_timeout, "--webhook-timeout")?,
+            retry_schedule: systembruker_domain::events::retry_schedule(
+                seconds(self.webhook_retry_first, "--webhook-retry-first")?,
+                seconds(self.webhook_retry_for, "--webhook-retry-for")?,
+            ),
+        }))
+    }
 }
 
 /// Rate limits and who may read `/metrics` (README, "Limits and protection"). A rate is
