@@ -12,6 +12,7 @@ macro_rules! trusted_sql {
 }
 
 mod access_lists;
+mod audit;
 mod batch;
 mod clients;
 mod counters;
@@ -33,6 +34,7 @@ mod versioned;
 pub use access_lists::{
     AccessList, AccessListConnection, AccessListMember, AccessListStore, ListKey, MemberChange,
 };
+pub use audit::{AuditFilter, AuditKind, AuditRecord, AuditStore, MAX_AUDIT_PAGE, NewAuditRecord};
 pub use clients::{ClientCandidate, ClientDelegationStore, DelegatedClient, NewClientDelegation};
 pub use counters::AuthzVersions;
 pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
@@ -64,6 +66,7 @@ pub trait Store:
     + SystemUserStore
     + HistoryStore
     + SessionStore
+    + AuditStore
     + HealthCheck
     + Send
     + Sync
@@ -82,6 +85,7 @@ impl<
         + SystemUserStore
         + HistoryStore
         + SessionStore
+        + AuditStore
         + HealthCheck
         + Send
         + Sync,

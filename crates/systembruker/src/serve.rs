@@ -86,17 +86,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             pdp_max_decisions: usize::try_from(args.pdp_max_decisions).unwrap_or(usize::MAX),
             rate_limits: args.protection.rate_limits(),
             metrics: args.protection.metrics_access()?,
+            audit: args.audit.settings(),
         },
         auth,
         tokens,
     );
     let metrics = serve_metrics(args.protection.metrics_listen.as_deref(), &state).await?;
+    let purge = state.app.audit.is_enabled().then(|| {
+        tokio::spawn(systembruker_app::audit::purge_periodically(
+            state.store.clone(),
+            state.config.audit.clone(),
+        ))
+    });
+    let audit = state.app.audit.clone();
     let app = systembruker_http::app(state);
     tracing::info!(%local, %public_url, dev, "systembruker listening");
     let served = systembruker_http::serve(listener, app, shutdown_signal()).await;
     if let Some(metrics) = metrics {
         metrics.abort();
     }
+    if let Some(purge) = purge {
+        purge.abort();
+    }
+    // Every request has been answered: write what the audit still holds.
+    audit.close().await;
     served?;
     store.close().await;
     tracing::info!("stopped");

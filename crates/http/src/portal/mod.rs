@@ -8,6 +8,7 @@
 //! HTML works without JavaScript; `assets/portal.js` only adds search-as-you-type, busy
 //! buttons and the progress of adding many clients at once.
 
+mod activity;
 mod assets;
 mod changes;
 mod clients;
@@ -174,6 +175,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/accessmanagement/ui/systemuser/{id}/agentdelegation/self",
             post(clients::self_post),
+        )
+        .route(
+            "/accessmanagement/ui/systemuser/{id}/activity",
+            get(activity::activity),
         )
         .route("/accessmanagement/ui/{*rest}", any(page::not_found))
         .with_state(portal)
