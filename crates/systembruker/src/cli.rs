@@ -62,7 +62,7 @@ impl DatabaseArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(serve::args::ServeArgs),
+    Serve(Box<serve::args::ServeArgs>),
     /// Import data offline, as the operator API does.
     Import {
         #[command(subcommand)]
@@ -139,7 +139,7 @@ pub enum KeysCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Import {
             what: ImportCommand::Parties { file, database },
         } => crate::import::import_parties(&file, &database).await,
