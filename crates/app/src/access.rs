@@ -150,7 +150,7 @@ pub enum Need {
 }
 
 impl Need {
-    fn met_by(self, standing: &Standing) -> bool {
+    pub fn met_by(self, standing: &Standing) -> bool {
         match self {
             Need::ManageAccess => standing.access_manager,
             Need::ReadAccess => standing.reads_access,
@@ -161,7 +161,7 @@ impl Need {
     }
 
     /// The 403 for a user who lacks it.
-    fn refusal(self) -> AppError {
+    pub fn refusal(self) -> AppError {
         let not_access_manager = |detail: &str| {
             AppError::from(RuleError::NotAccessManager {
                 detail: detail.into(),

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod access_asks;
 pub mod access_lists;
+pub mod audit;
 pub mod authorized_parties;
 mod caller;
 pub mod catalogue_browse;
@@ -72,6 +73,8 @@ pub struct App {
     /// The PDP's context handler, with its compiled-policy and PIP caches (one per
     /// process: every clone of the `App` shares it).
     pub pdp: Arc<pdp::ContextHandler>,
+    /// The audit's recorder (disabled until [`App::with_audit`] starts it).
+    pub audit: audit::Recorder,
 }
 
 impl App {
@@ -88,7 +91,15 @@ impl App {
             client_lists: Arc::new(VersionedCache::new(clients::lists::CACHED_LISTS)),
             delegated_lists: Arc::new(VersionedCache::new(clients::lists::CACHED_LISTS)),
             pdp,
+            audit: audit::Recorder::disabled(),
         }
+    }
+
+    /// The same, recording tokens and decisions with the audit's writer started by
+    /// `settings` (on the current Tokio runtime).
+    pub fn with_audit(mut self, settings: &audit::AuditSettings) -> Self {
+        self.audit = audit::Recorder::start(self.store.clone(), settings);
+        self
     }
 }
 

@@ -7,7 +7,9 @@
 //! ```
 //! Environment: `SB_BENCH_SCALE` (fraction of 1M orgs / 2M roles / 100k resources / 200k
 //! delegations), `SB_BENCH_QUESTIONS` (default 20000), `SB_BENCH_HTTP_SECS` (default 10),
-//! `SB_BENCH_HTTP_CONNECTIONS` (default 32), `SB_BENCH_DB` (the SQLite file; default
+//! `SB_BENCH_HTTP_CONNECTIONS` (default 32), `SB_BENCH_AUDIT` (`both`, the default: every
+//! HTTP run twice, with the server's audit off and on, alternating; or `on` / `off`),
+//! `SB_BENCH_DB` (the SQLite file; default
 //! `target/pdp-bench/<scale>.db`, generated on first use and reused).
 #![allow(clippy::unwrap_used)]
 
@@ -379,8 +381,80 @@ fn main() {
             .map(|(p, &permit)| (Bytes::from(p.question.json()), Some(permit)))
             .collect(),
     );
-    let (server, warm_secs) = runtime.block_on(async {
-        let server = Server::start(&path).await;
+    let audits = audit_modes();
+    // What an earlier run's audit left in the bench database goes, so every run starts
+    // from the same table.
+    runtime
+        .block_on(systembruker_storage::AuditStore::purge_audit(
+            &store,
+            i64::MAX,
+        ))
+        .unwrap();
+    let mut servers = Vec::new();
+    for &audit in &audits {
+        servers.push(warm_server(&runtime, &path, &scale, &answers, audit));
+    }
+    let warm_secs = servers.iter().map(|(_, secs)| secs).sum::<f64>();
+    let server_warm = servers
+        .iter()
+        .map(|(server, _)| server.rss_mib().0)
+        .fold(0.0, f64::max);
+    // Alternating short runs: on a shared machine two long runs minutes apart compare
+    // different machines.
+    let runs: Vec<HttpRun> = connection_counts
+        .iter()
+        .flat_map(|&connections| {
+            servers
+                .iter()
+                .map(|(server, _)| {
+                    runtime.block_on(http_load(
+                        server,
+                        &answers,
+                        connections,
+                        Some(Duration::from_secs(http_secs)),
+                    ))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (server_end, server_peak) = servers
+        .iter()
+        .map(|(server, _)| server.rss_mib())
+        .fold((0.0, 0.0), |(end, peak), (e, p)| {
+            (f64::max(end, e), f64::max(peak, p))
+        });
+    drop(servers);
+    let (rss_end, rss_peak) = rss_mib();
+    print_results(
+        &scale,
+        [xacml, cedar_times, handler],
+        &runs,
+        http_secs,
+        (warm_secs, server_warm, server_end, server_peak),
+        (rss_warm, rss_end, rss_peak),
+    );
+}
+
+/// Which audit settings the HTTP runs use (`SB_BENCH_AUDIT`).
+fn audit_modes() -> Vec<bool> {
+    match std::env::var("SB_BENCH_AUDIT").as_deref() {
+        Ok("on") => vec![true],
+        Ok("off") => vec![false],
+        _ => vec![false, true],
+    }
+}
+
+/// A server on the bench data, warmed as in process: every policy once, then every
+/// question; with the seconds the warm-up took.
+fn warm_server(
+    runtime: &tokio::runtime::Runtime,
+    path: &std::path::Path,
+    scale: &Scale,
+    answers: &Arc<Vec<(Bytes, Option<bool>)>>,
+    audit: bool,
+) -> (Server, f64) {
+    runtime.block_on(async {
+        let server = Server::start(path, audit).await;
         // The same warm-up as in process: every policy once, then every question.
         let warm = Instant::now();
         let every_policy: Arc<Vec<(Bytes, Option<bool>)>> = Arc::new(
@@ -397,25 +471,19 @@ fn main() {
                 .collect(),
         );
         http_load(&server, &every_policy, 8, None).await;
-        http_load(&server, &answers, 8, None).await;
+        http_load(&server, answers, 8, None).await;
         (server, warm.elapsed().as_secs_f64())
-    });
-    let (server_warm, _) = server.rss_mib();
-    let runs: Vec<HttpRun> = connection_counts
-        .iter()
-        .map(|&connections| {
-            runtime.block_on(http_load(
-                &server,
-                &answers,
-                connections,
-                Some(Duration::from_secs(http_secs)),
-            ))
-        })
-        .collect();
-    let (server_end, server_peak) = server.rss_mib();
-    drop(server);
-    let (rss_end, rss_peak) = rss_mib();
+    })
+}
 
+fn print_results(
+    scale: &Scale,
+    [xacml, cedar_times, handler]: [(f64, f64); 3],
+    runs: &[HttpRun],
+    http_secs: u64,
+    (warm_secs, server_warm, server_end, server_peak): (f64, f64, f64, f64),
+    (rss_warm, rss_end, rss_peak): (f64, f64, f64),
+) {
     println!("\n## results (scale {:?})\n", scale);
     println!("| measurement | median µs | p99 µs |");
     println!("|---|---|---|");
@@ -431,12 +499,17 @@ fn main() {
         "| context handler: counters + PIP + policy (in-process) | {:.2} | {:.2} |",
         handler.0, handler.1
     );
-    println!("\n| HTTP on loopback, server process | decisions/s | median µs | p99 µs |");
-    println!("|---|---|---|---|");
-    for run in &runs {
+    println!("\n| HTTP on loopback, server process | audit | decisions/s | median µs | p99 µs |");
+    println!("|---|---|---|---|---|");
+    for run in runs {
         println!(
-            "| {} connections, {} s | {:.0} | {:.0} | {:.0} |",
-            run.connections, http_secs, run.rate, run.p50_us, run.p99_us
+            "| {} connections, {} s | {} | {:.0} | {:.0} | {:.0} |",
+            run.connections,
+            http_secs,
+            if run.audit { "on" } else { "off" },
+            run.rate,
+            run.p50_us,
+            run.p99_us
         );
     }
     println!(
@@ -454,12 +527,14 @@ struct Server {
     child: std::process::Child,
     base: String,
     token: String,
+    /// Whether the server records every decision (`--audit on`).
+    audit: bool,
 }
 
 impl Server {
     /// Starts the release binary on the bench database with the test tools on (`--dev`,
     /// for a real resource-owner token; no demo data is loaded), and waits until ready.
-    async fn start(db: &std::path::Path) -> Server {
+    async fn start(db: &std::path::Path, audit: bool) -> Server {
         let binary = std::env::var("SB_BENCH_SERVER").map_or_else(
             |_| {
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -477,7 +552,10 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        let log = std::fs::File::create(db.with_extension("server.log")).unwrap();
+        let audit_flag = if audit { "on" } else { "off" };
+        let log =
+            std::fs::File::create(db.with_extension(format!("server-audit-{audit_flag}.log")))
+                .unwrap();
         let child = std::process::Command::new(&binary)
             .args(["serve", "--dev", "--log-format", "json"])
             .arg("--listen")
@@ -486,6 +564,8 @@ impl Server {
             .arg(format!("sqlite://{}", db.display()))
             .arg("--admin-token")
             .arg(TOKEN)
+            .arg("--audit")
+            .arg(audit_flag)
             .env("RUST_LOG", "warn")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -512,7 +592,12 @@ impl Server {
                     .to_string();
             }
         };
-        Server { child, base, token }
+        Server {
+            child,
+            base,
+            token,
+            audit,
+        }
     }
 
     fn rss_mib(&self) -> (f64, f64) {
@@ -530,6 +615,7 @@ impl Drop for Server {
 /// What one HTTP load run measured.
 struct HttpRun {
     connections: usize,
+    audit: bool,
     rate: f64,
     p50_us: f64,
     p99_us: f64,
@@ -601,6 +687,7 @@ async fn http_load(
     let (p50_us, p99_us) = percentiles(&mut all);
     HttpRun {
         connections,
+        audit: server.audit,
         rate,
         p50_us,
         p99_us,

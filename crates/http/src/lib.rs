@@ -2,6 +2,7 @@
 //! thin over the domain rules and the storage ports.
 
 mod access_lists;
+mod audit;
 pub mod auth;
 pub mod authentication;
 mod authorizedparties;
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(exchange::routes())
         .merge(registry_browse::routes())
         .merge(maskinporten::routes())
+        .merge(audit::routes())
         .merge(testtools::routes(state.config.dev))
         .split_for_parts();
     let openapi_json = openapi::into_json(openapi);

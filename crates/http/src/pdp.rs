@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::auth::{AuthorizeScope, Scoped};
 use crate::extract::{Body, JsonBody, body_problem};
 use crate::problem::{ApiError, ApiResult};
+use systembruker_app::Caller;
 
 pub use systembruker_app::pdp::{
     CacheLimits, CachedPolicy, ContextHandler, DecisionLabels, Enrichment, attr,
@@ -67,7 +68,7 @@ fn check_decision_count(request: &Request, limit: usize) -> ApiResult<()> {
         (status = 415, body = crate::problem::ProblemBody)))]
 async fn authorize(
     State(state): State<AppState>,
-    _caller: Scoped<AuthorizeScope>,
+    caller: Scoped<AuthorizeScope>,
     body: JsonBody,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     let request = Request::from_json(body.text()?).map_err(|e| {
@@ -77,14 +78,19 @@ async fn authorize(
             format!("the decision request is not valid: {e}"),
         )
     })?;
-    let results = decide(&state, &request).await?;
+    let results = decide(&state, &caller, &request).await?;
     Ok(axum::Json(to_json(&results)))
 }
 
-/// The one decision path of both endpoints: the size checks, then the context handler.
-async fn decide(state: &AppState, request: &Request) -> ApiResult<Vec<DecisionResult>> {
+/// The one decision path of both endpoints: the size checks, then the context handler
+/// (with the audit recording every answered decision).
+async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    request: &Request,
+) -> ApiResult<Vec<DecisionResult>> {
     check_decision_count(request, state.config.pdp_max_decisions)?;
-    Ok(state.pdp.authorize(request).await)
+    Ok(systembruker_app::audit::decide(&state.app, request, caller).await)
 }
 
 /// The form a decision request comes in, and its answer goes out in.
@@ -150,7 +156,7 @@ impl<S: Send + Sync> FromRequest<S> for DecisionBody {
         (status = 415, body = crate::problem::ProblemBody)))]
 async fn decision(
     State(state): State<AppState>,
-    _caller: Scoped<AuthorizeScope>,
+    caller: Scoped<AuthorizeScope>,
     body: DecisionBody,
 ) -> ApiResult<Response> {
     let text = body.body.text()?;
@@ -165,7 +171,7 @@ async fn decision(
             format!("the decision request is not valid: {e}"),
         )
     })?;
-    let results = decide(&state, &request).await?;
+    let results = decide(&state, &caller, &request).await?;
     Ok(match body.form {
         Form::Json => axum::Json(to_json(&results)).into_response(),
         Form::Xml => (

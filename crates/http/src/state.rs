@@ -26,6 +26,8 @@ pub struct Config {
     pub rate_limits: crate::limits::RateLimits,
     /// Who may read `/metrics` on this listener.
     pub metrics: MetricsAccess,
+    /// The audit of tokens and decisions: on or off, its queue, its retention.
+    pub audit: systembruker_app::audit::AuditSettings,
 }
 
 /// Where `/metrics` is served and to whom. By default the main listener serves it to
@@ -55,6 +57,7 @@ impl Config {
             pdp_max_decisions: DEFAULT_PDP_MAX_DECISIONS,
             rate_limits: crate::limits::RateLimits::default(),
             metrics: MetricsAccess::default(),
+            audit: systembruker_app::audit::AuditSettings::default(),
         }
     }
 
@@ -67,6 +70,26 @@ impl Config {
     pub fn issuer(&self) -> String {
         format!("{}/maskinporten/", self.public_url.trim_end_matches('/'))
     }
+}
+
+/// The audit's counters (README, "Audit"): written, dropped by reason, queued.
+fn register_audit_metrics(metrics: &Metrics, audit: &systembruker_app::audit::Recorder) {
+    let audit = audit.metrics();
+    metrics.register(
+        "audit_records_written",
+        "Audit records appended to the database",
+        audit.written,
+    );
+    metrics.register(
+        "audit_records_dropped",
+        "Audit records lost, by reason (full: the queue stayed full; closed: after shutdown; write_failed: the database refused the batch)",
+        audit.dropped,
+    );
+    metrics.register(
+        "audit_records_queued",
+        "Audit records waiting in the queue",
+        audit.queued,
+    );
 }
 
 /// Shared state of every handler.
@@ -116,7 +139,9 @@ impl AppState {
                 request_timeout_days: config.request_timeout_days,
                 dev: config.dev,
             },
-        );
+        )
+        .with_audit(&config.audit);
+        register_audit_metrics(&metrics, &app.audit);
         let pdp = app.pdp.clone();
         metrics.register(
             "authorization_decisions",

@@ -13,6 +13,7 @@ macro_rules! trusted_sql {
 
 mod access_asks;
 mod access_lists;
+mod audit;
 mod batch;
 mod clients;
 mod counters;
@@ -37,6 +38,7 @@ pub use access_asks::{AccessAsk, AccessAskStore, AskFilter, AskStatus, AskedThin
 pub use access_lists::{
     AccessList, AccessListConnection, AccessListMember, AccessListStore, ListKey, MemberChange,
 };
+pub use audit::{AuditFilter, AuditKind, AuditRecord, AuditStore, MAX_AUDIT_PAGE, NewAuditRecord};
 pub use clients::{ClientCandidate, ClientDelegationStore, DelegatedClient, NewClientDelegation};
 pub use counters::AuthzVersions;
 pub use delegations::{DelegationFilter, DelegationStore, ResourceRight, StoredPackageDelegation};
@@ -76,6 +78,7 @@ pub trait Store:
     + EventStore
     + SessionStore
     + SelfServiceStore
+    + AuditStore
     + HealthCheck
     + Send
     + Sync
@@ -97,6 +100,7 @@ impl<
         + EventStore
         + SessionStore
         + SelfServiceStore
+        + AuditStore
         + HealthCheck
         + Send
         + Sync,

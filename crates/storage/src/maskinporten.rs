@@ -574,6 +574,7 @@ impl SystemUserDirectory for SqlStore {
         .await?;
         Ok(user.map(|user| SystemUserMatch {
             system_user_id: user.id,
+            owner_party: user.owner_party_uuid,
             system_id: user.system_id,
             external_ref: user.external_ref,
         }))

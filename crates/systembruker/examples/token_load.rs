@@ -4,6 +4,9 @@
 //!
 //! `token_load URL CLIENT_ID KEY_PEM KID SCOPE COUNT CONCURRENCY [reqwest|poll]`
 //!
+//! With `SB_BENCH_SYSTEM_USER_ORG=ORGNO` the assertions ask for a system-user token for
+//! that organisation's system user of the client's system (the kind the audit records).
+//!
 //! Two ways to send:
 //! - `reqwest` (default): an ordinary async client (tokio, reqwest, keep-alive); its
 //!   thread sleeps in epoll between responses.
@@ -52,7 +55,11 @@ async fn main() -> anyhow::Result<()> {
         &std::fs::read_to_string(&args[3])?,
     )?);
     let issuer = format!("{}/maskinporten/", url.trim_end_matches('/'));
-    let assertions = sign_assertions(key, &client_id, &issuer, &scope, count).await?;
+    let system_user = std::env::var("SB_BENCH_SYSTEM_USER_ORG")
+        .ok()
+        .map(|org| systembruker_domain::OrgNumber::parse(&org))
+        .transpose()?;
+    let assertions = sign_assertions(key, &client_id, &issuer, &scope, system_user, count).await?;
     let outcome = match args.get(8).map(String::as_str).unwrap_or("reqwest") {
         "reqwest" => send_with_reqwest(&issuer, assertions, concurrency).await?,
         "poll" => {
@@ -80,6 +87,7 @@ async fn sign_assertions(
     client_id: &str,
     issuer: &str,
     scope: &str,
+    system_user: Option<systembruker_domain::OrgNumber>,
     count: usize,
 ) -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
@@ -98,9 +106,13 @@ async fn sign_assertions(
         signers.push(tokio::task::spawn_blocking(move || {
             (0..n)
                 .map(|_| {
-                    AssertionRequest::new(&client_id, &issuer, &scope)
-                        .sign(&key)
-                        .unwrap()
+                    let request = AssertionRequest::new(&client_id, &issuer, &scope);
+                    match &system_user {
+                        Some(org) => request.system_user(org, None),
+                        None => request,
+                    }
+                    .sign(&key)
+                    .unwrap()
                 })
                 .collect::<Vec<_>>()
         }));

@@ -92,12 +92,30 @@ pub enum Command {
         #[command(subcommand)]
         what: HistoryCommand,
     },
+    /// The audit of tokens and decisions.
+    Audit {
+        #[command(subcommand)]
+        what: AuditCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
     /// Check the hash chain; names the first broken entry (exit status 1 if there is one).
     Verify {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Remove the records older than the retention (as the server does hourly).
+    Purge {
+        /// Keep this many days of records.
+        #[arg(long, env = "SYSTEMBRUKER_AUDIT_RETENTION_DAYS", default_value_t = systembruker_app::audit::DEFAULT_RETENTION_DAYS,
+            value_parser = clap::value_parser!(u32).range(1..))]
+        retention_days: u32,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -130,6 +148,19 @@ async fn verify_history(database: &DatabaseArgs) -> anyhow::Result<()> {
             )
         }
     }
+}
+
+/// `systembruker audit purge`: prints how many records were removed.
+async fn audit_purge(retention_days: u32, database: &DatabaseArgs) -> anyhow::Result<()> {
+    let store = database.open().await?;
+    let settings = systembruker_app::audit::AuditSettings {
+        retention_days,
+        ..systembruker_app::audit::AuditSettings::default()
+    };
+    let purged = systembruker_app::audit::purge(&store, &settings).await?;
+    println!("{purged} audit records older than {retention_days} days removed");
+    store.close().await;
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,5 +204,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History {
             what: HistoryCommand::Verify { database },
         } => verify_history(&database).await,
+        Command::Audit {
+            what:
+                AuditCommand::Purge {
+                    retention_days,
+                    database,
+                },
+        } => audit_purge(retention_days, &database).await,
     }
 }

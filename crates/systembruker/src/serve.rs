@@ -86,6 +86,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             pdp_max_decisions: usize::try_from(args.pdp_max_decisions).unwrap_or(usize::MAX),
             rate_limits: args.protection.rate_limits(),
             metrics: args.protection.metrics_access()?,
+            audit: args.audit.settings(),
         },
         auth,
         tokens,
@@ -96,6 +97,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .webhooks
         .settings()?
         .map(|settings| systembruker_http::webhooks::spawn(state.app.clone(), settings));
+    let purge = state.app.audit.is_enabled().then(|| {
+        tokio::spawn(systembruker_app::audit::purge_periodically(
+            state.store.clone(),
+            state.config.audit.clone(),
+        ))
+    });
+    let audit = state.app.audit.clone();
     let app = systembruker_http::app(state);
     tracing::info!(%local, %public_url, dev, "systembruker listening");
     let served = systembruker_http::serve(listener, app, shutdown_signal()).await;
@@ -105,6 +113,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(webhooks) = webhooks {
         webhooks.abort();
     }
+    if let Some(purge) = purge {
+        purge.abort();
+    }
+    // Every request has been answered: write what the audit still holds.
+    audit.close().await;
     served?;
     store.close().await;
     tracing::info!("stopped");

@@ -23,7 +23,8 @@ mod service;
 
 pub use error::{GrantError, KeyError, OAuthError, PortError, PortResult, VerifyError};
 pub use service::{
-    AccessToken, MAX_ACCESS_TOKEN_LIFETIME, MintRequest, TokenResponse, TokenService, TokenSettings,
+    AccessToken, IssuedFor, MAX_ACCESS_TOKEN_LIFETIME, MintRequest, TokenResponse, TokenService,
+    TokenSettings,
 };
 
 /// The grant type of RFC 7523 that the token endpoint accepts.

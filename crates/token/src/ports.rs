@@ -163,6 +163,8 @@ pub struct SystemUserQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemUserMatch {
     pub system_user_id: Uuid,
+    /// The owner's party uuid (for the audit of issued tokens).
+    pub owner_party: Uuid,
     pub system_id: String,
     pub external_ref: String,
 }

@@ -57,6 +57,24 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     pub expires_in: u32,
     pub scope: String,
+    /// The issued token's `jti`, for the audit; not part of the answer.
+    #[serde(skip)]
+    pub jti: String,
+    /// The system user the token is for, for the audit; not part of the answer.
+    #[serde(skip)]
+    pub system_user: Option<IssuedFor>,
+    /// The client's organisation (`consumer`), for the audit; not part of the answer.
+    #[serde(skip)]
+    pub consumer_org: String,
+}
+
+/// The system user a token was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedFor {
+    pub system_user_id: Uuid,
+    pub system_id: String,
+    /// The system user's owner.
+    pub owner_party: Uuid,
 }
 
 /// A verified access token: typed claims and the raw JSON.
@@ -340,9 +358,12 @@ impl TokenService {
         let claims = assertion::verify_signature(assertion, &header, &verifier)?;
         let checked = assertion::check_claims(claims, client.client_id, &self.issuer, now)?;
         let lifetime_cap = check_scopes(&client, &access, &checked.scopes)?;
-        let details = match &checked.system_user {
-            Some(request) => Some(vec![self.resolve_system_user(&client, request).await?]),
-            None => None,
+        let (details, issued_for) = match &checked.system_user {
+            Some(request) => {
+                let (details, issued_for) = self.resolve_system_user(&client, request).await?;
+                (Some(vec![details]), Some(issued_for))
+            }
+            None => (None, None),
         };
         // The jti write starts first and the token is signed while it is under way (on
         // SQLite it may wait for the disk, on PostgreSQL for the network); the token
@@ -353,7 +374,11 @@ impl TokenService {
         let started = start(&mut first_use).await;
         let token = self
             .sign_for_client(&client, lifetime_cap, checked, details, now)
-            .await;
+            .await
+            .map(|token| TokenResponse {
+                system_user: issued_for,
+                ..token
+            });
         let first_use = match started {
             Some(answer) => answer,
             None => first_use.await,
@@ -381,6 +406,7 @@ impl TokenService {
             .min(MAX_ACCESS_TOKEN_LIFETIME)
             .min(lifetime_cap.unwrap_or(u32::MAX));
         let scope = checked.scopes.join(" ");
+        let token_id = jti();
         let claims = AccessTokenClaims {
             authorization_details: details,
             scope: scope.clone(),
@@ -390,7 +416,7 @@ impl TokenService {
             exp: now + i64::from(lifetime),
             iat: now,
             client_id: Some(client.client_id.to_string()),
-            jti: jti(),
+            jti: token_id.clone(),
             consumer: Some(OrgClaim::new(&client.consumer_org)),
             aud: checked.resource,
             pid: None,
@@ -405,6 +431,9 @@ impl TokenService {
             token_type: "Bearer",
             expires_in: lifetime,
             scope,
+            jti: token_id,
+            system_user: None,
+            consumer_org: client.consumer_org.to_string(),
         })
     }
 
@@ -412,7 +441,7 @@ impl TokenService {
         &self,
         client: &Client,
         request: &SystemUserRequest,
-    ) -> Result<SystemUserDetails, GrantError> {
+    ) -> Result<(SystemUserDetails, IssuedFor), GrantError> {
         let external_ref = request
             .external_ref
             .clone()
@@ -427,13 +456,19 @@ impl TokenService {
             })
             .await?
             .ok_or_else(|| assertion::no_system_user(request, client.client_id))?;
-        Ok(SystemUserDetails {
+        let issued_for = IssuedFor {
+            system_user_id: found.system_user_id,
+            system_id: found.system_id.clone(),
+            owner_party: found.owner_party,
+        };
+        let details = SystemUserDetails {
             details_type: SYSTEMUSER_DETAILS_TYPE.to_string(),
             systemuser_org: OrgClaim::new(&request.owner_org),
             systemuser_id: vec![found.system_user_id],
             system_id: found.system_id,
             external_ref: found.external_ref,
-        })
+        };
+        Ok((details, issued_for))
     }
 
     /// Signs a platform token (test tools, operator, end users after login).

@@ -134,6 +134,7 @@ async fn system_user_grant_carries_authorization_details() {
         },
         SystemUserMatch {
             system_user_id: system_user,
+            owner_party: Uuid::new_v4(),
             system_id: "991825827_smartcloud".into(),
             external_ref: "315000009".into(),
         },

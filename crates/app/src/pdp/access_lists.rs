@@ -13,7 +13,9 @@
 //! every change to a resource), and memberships are read with one indexed query per
 //! decision that needs them, so a change counts on the very next decision.
 
-use super::{ContextHandler, Subject, Undecidable, attr, refuse_supplied, resource_id, value_text};
+use super::{
+    ContextHandler, Subject, Trace, Undecidable, attr, refuse_supplied, resource_id, value_text,
+};
 use systembruker_domain::party::PartyType;
 use systembruker_storage::{AuthzVersions, VersionedCache};
 use systembruker_xacml::{
@@ -66,15 +68,23 @@ impl ContextHandler {
         &self,
         request: &mut Request,
         versions: AuthzVersions,
+        trace: &mut Trace,
     ) -> Result<DecisionResult, Undecidable> {
         // Checked before the enrichment adds them.
         refuse_supplied(request, &[ACCESS_LIST, PARTY_TYPE])?;
         self.enrich_with_access_lists(request, versions).await?;
-        let result = self.decide(request, versions).await?;
+        let result = self.decide(request, versions, trace).await?;
         if result.decision != Decision::Permit {
             return Ok(result);
         }
-        self.access_list_gate(request, versions, result).await
+        let gated = self.access_list_gate(request, versions, result).await?;
+        if gated.decision != Decision::Permit {
+            trace.decided_by = trace
+                .resource
+                .as_ref()
+                .map(|resource| format!("access-list:{resource}"));
+        }
+        Ok(gated)
     }
 
     async fn access_list_gate(

@@ -183,12 +183,57 @@ fn indeterminate(code: StatusCode, message: impl Into<String>) -> Undecidable {
     ))
 }
 
+/// What one decision was about and what decided it, as far as the context handler got
+/// (an Indeterminate answer may leave parts unknown). For the audit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    pub subject: Option<TracedSubject>,
+    /// The resource party.
+    pub party: Option<Uuid>,
+    pub resource: Option<String>,
+    /// The requested action ids, comma-separated.
+    pub action: Option<String>,
+    /// `policy:{resource}@{version}`, `delegation:{resource}` or `access-list:{resource}`.
+    pub decided_by: Option<String>,
+}
+
+/// The subject of a traced decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TracedSubject {
+    SystemUser(Uuid),
+    /// A person or organisation of the register.
+    Party(Uuid),
+    /// Named, but not in the register.
+    Unknown,
+}
+
 /// Who asks.
 enum Subject {
-    /// A party (person or organisation) or a system user, by uuid.
+    /// A party (person or organisation), by uuid.
     Known(Uuid),
+    /// A system user, by uuid.
+    SystemUser(Uuid),
     /// Named, but not in the register: decided without enrichment.
     Unknown,
+}
+
+impl Subject {
+    fn traced(&self) -> Option<TracedSubject> {
+        Some(match self {
+            Subject::SystemUser(uuid) => TracedSubject::SystemUser(*uuid),
+            Subject::Known(uuid) => TracedSubject::Party(*uuid),
+            Subject::Unknown => TracedSubject::Unknown,
+        })
+    }
+}
+
+/// The requested action ids, comma-separated.
+fn actions(request: &Request) -> Option<String> {
+    let actions: Vec<String> = request
+        .values(category::ACTION, ACTION_ID)
+        .map(value_text)
+        .collect();
+    (!actions.is_empty()).then(|| actions.join(","))
 }
 
 /// The context handler: resolves, enriches, evaluates. Cheap to share (`Arc`).
@@ -241,17 +286,33 @@ impl ContextHandler {
     }
 
     pub async fn authorize(&self, request: &Request) -> Vec<DecisionResult> {
+        self.authorize_traced(request)
+            .await
+            .into_iter()
+            .map(|(result, _)| result)
+            .collect()
+    }
+
+    /// [`Self::authorize`], with what each decision was about and what decided it (for
+    /// the audit).
+    pub async fn authorize_traced(&self, request: &Request) -> Vec<(DecisionResult, Trace)> {
         let versions = match self.refresh().await {
             Ok(versions) => versions,
-            Err(Undecidable(result)) => return vec![result; request.decision_count()],
+            Err(Undecidable(result)) => {
+                return vec![(result, Trace::default()); request.decision_count()];
+            }
         };
         let mut results = Vec::with_capacity(request.decision_count());
         // One individual request is built at a time: its copy of the attributes is
         // dropped before the next is made.
         for individual in request.individuals() {
+            let mut trace = Trace::default();
             let result = match individual {
                 Ok(mut single) => {
-                    match self.decide_with_access_lists(&mut single, versions).await {
+                    match self
+                        .decide_with_access_lists(&mut single, versions, &mut trace)
+                        .await
+                    {
                         Ok(result) | Err(Undecidable(result)) => result,
                     }
                 }
@@ -262,7 +323,7 @@ impl ContextHandler {
                     decision: result.decision.as_str().to_string(),
                 })
                 .inc();
-            results.push(result);
+            results.push((result, trace));
         }
         results
     }
@@ -282,23 +343,29 @@ impl ContextHandler {
         &self,
         request: &mut Request,
         versions: AuthzVersions,
+        trace: &mut Trace,
     ) -> Result<DecisionResult, Undecidable> {
         request.check_subject_and_resource().map_err(Undecidable)?;
         refuse_supplied(request, &PIP_ATTRIBUTES)?;
         // XACML 3.0 §10.2.5: the context handler supplies the current time, so a policy
         // condition on it ("valid until") is decided rather than missing an attribute.
         request.supply_current_time(chrono::Utc::now());
+        trace.action = actions(request);
         let subject = self.subject(request).await?;
+        trace.subject = subject.traced();
         let resource_id = resource_id(request)?;
+        trace.resource = Some(resource_id.clone());
         let party = self.resource_party(request).await?;
+        trace.party = party;
         let enrichment = match (subject, party) {
-            (Subject::Known(subject), Some(party)) => {
+            (Subject::Known(subject) | Subject::SystemUser(subject), Some(party)) => {
                 Some(self.enrichment(subject, party, versions).await?)
             }
             _ => None,
         };
         let Some(policy) = self.policy(&resource_id, versions).await? else {
             return Ok(if delegated(enrichment.as_deref(), &resource_id, request) {
+                trace.decided_by = Some(format!("delegation:{resource_id}"));
                 Pdp::permit_outside(None, request)
             } else {
                 DecisionResult::new(Decision::NotApplicable, Status::ok())
@@ -311,10 +378,12 @@ impl ContextHandler {
         if result.decision == Decision::NotApplicable
             && delegated(enrichment.as_deref(), &resource_id, request)
         {
+            trace.decided_by = Some(format!("delegation:{resource_id}"));
             // As the reference: a delegation without obligations of its own carries
             // the resource policy's (docs/authorization.md#the-pdp).
             return Ok(Pdp::permit_outside(Some(&policy.policy), request));
         }
+        trace.decided_by = Some(format!("policy:{resource_id}@{}", policy.version));
         Ok(result)
     }
 
@@ -534,12 +603,14 @@ fn system_user(attributes: &[(&str, &AttributeValue)]) -> Result<Subject, Undeci
         ));
     }
     let text = value_text(attributes[0].1);
-    Uuid::parse_str(&text).map(Subject::Known).map_err(|_| {
-        indeterminate(
-            StatusCode::SyntaxError,
-            format!("urn:altinn:systemuser:uuid {text:?} is not a uuid"),
-        )
-    })
+    Uuid::parse_str(&text)
+        .map(Subject::SystemUser)
+        .map_err(|_| {
+            indeterminate(
+                StatusCode::SyntaxError,
+                format!("urn:altinn:systemuser:uuid {text:?} is not a uuid"),
+            )
+        })
 }
 
 /// The subject attributes `ids` are the PIP's to give: a caller who sends one of them

@@ -162,6 +162,7 @@ async fn token(
                 return no_store(refused.oauth());
             }
             state.token_metrics.count("issued");
+            systembruker_app::audit::token_issued(&state.app, &issued).await;
             no_store(
                 axum::Json(TokenResponseBody {
                     access_token: issued.access_token,

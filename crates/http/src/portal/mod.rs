@@ -9,6 +9,7 @@
 //! buttons and the progress of adding many clients at once.
 
 mod access;
+mod activity;
 mod assets;
 mod changes;
 mod clients;
@@ -234,6 +235,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/accessmanagement/ui/developer/system",
             get(developer::system_form).post(developer::save_system),
+        )
+        .route(
+            "/accessmanagement/ui/systemuser/{id}/activity",
+            get(activity::activity),
         )
         .route("/accessmanagement/ui/{*rest}", any(page::not_found))
         .with_state(portal)

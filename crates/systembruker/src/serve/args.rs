@@ -52,6 +52,8 @@ pub struct ServeArgs {
     pub protection: ProtectionArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 /// The webhook delivery worker (README, "Events for vendors").
@@ -98,6 +100,46 @@ impl WebhookArgs {
                 seconds(self.webhook_retry_for, "--webhook-retry-for")?,
             ),
         }))
+    }
+}
+
+/// The audit of tokens and decisions (README, "Audit").
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Record tokens issued for system users and the PDP's decisions (`on` or `off`).
+    #[arg(
+        long = "audit",
+        env = "SYSTEMBRUKER_AUDIT",
+        value_enum,
+        default_value = "on"
+    )]
+    pub audit: Switch,
+    /// Days an audit record is kept; older ones are purged hourly.
+    #[arg(long, env = "SYSTEMBRUKER_AUDIT_RETENTION_DAYS", default_value_t = systembruker_app::audit::DEFAULT_RETENTION_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_retention_days: u32,
+    /// Records the audit's queue holds at most; when it is full a record waits 5 ms,
+    /// then is dropped and counted.
+    #[arg(long, env = "SYSTEMBRUKER_AUDIT_QUEUE", default_value_t = 65_536,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_queue: u32,
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl AuditArgs {
+    pub fn settings(&self) -> systembruker_app::audit::AuditSettings {
+        systembruker_app::audit::AuditSettings {
+            enabled: self.audit == Switch::On,
+            retention_days: self.audit_retention_days,
+            queue_capacity: self.audit_queue as usize,
+            ..systembruker_app::audit::AuditSettings::default()
+        }
     }
 }
 
