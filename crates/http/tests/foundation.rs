@@ -732,7 +732,7 @@ async fn demo_load_is_idempotent(server: TestServer) {
     assert_eq!(role_change_count(&server).await, changes);
     assert_eq!(
         parties,
-        242 + 8,
-        "reference parties plus the cast (SmartCloud is in both)"
+        242 + 10,
+        "reference parties plus the cast (SmartCloud is in both; with the two developers of For developers)"
     );
 }
