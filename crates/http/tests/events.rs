@@ -19,6 +19,9 @@ use systembruker_http::testing::TestServer;
 use systembruker_http::webhooks::{self, WebhookSettings};
 use systembruker_storage::{Backend, EventStore, RegisterStore};
 
+mod common;
+use common::{Api, person, right, vendor};
+
 systembruker_http::server_tests!(
     webhooks_deliver_every_event_signed_and_in_order,
     a_receiver_that_is_down_gets_everything_in_order_once_back,
@@ -29,8 +32,6 @@ systembruker_http::server_tests!(
     two_workers_deliver_each_event_once,
 );
 
-const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
-const PORTAL: &str = "altinn:portal/enduser";
 const SYSTEM: &str = "991825827_events";
 const OTHER_VENDOR: &str = "315100003";
 const ROR: i64 = 70_000_003;
@@ -194,49 +195,7 @@ fn verify_signature(secret: &str, received: &Received) {
     );
 }
 
-// --- API helpers -------------------------------------------------------------------------
-
-struct Api<'a> {
-    server: &'a TestServer,
-    token: String,
-}
-
-impl Api<'_> {
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let url = self.server.at(&format!("/authentication/api/v1/{path}"));
-        let mut request = Client::new().request(method, url).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, path, None).await
-    }
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(Method::POST, path, Some(body)).await
-    }
-}
-
-async fn vendor<'a>(server: &'a TestServer, org: &str) -> Api<'a> {
-    Api {
-        server,
-        token: server.enterprise_token(org, VENDOR_SCOPES).await.unwrap(),
-    }
-}
-
-async fn person<'a>(server: &'a TestServer, pid: &str) -> Api<'a> {
-    Api {
-        server,
-        token: server.personal_token(pid, PORTAL).await.unwrap(),
-    }
-}
-
-fn right(resource: &str) -> Value {
-    json!({"resource": [{"id": "urn:altinn:resource", "value": resource}]})
-}
+// --- API helpers (Api, vendor, person, right: tests/common) ----------------------------
 
 async fn register_system(api: &Api<'_>, id: &str, vendor_org: &str) {
     let (status, body) = api

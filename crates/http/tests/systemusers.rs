@@ -9,6 +9,9 @@ use systembruker_http::demo::{
 };
 use systembruker_http::testing::{ADMIN_TOKEN, TestServer};
 
+mod common;
+use common::{Api, PORTAL, person, right, vendor};
+
 systembruker_http::server_tests!(
     system_register_reports_every_validation_code,
     system_register_checks_ownership_and_soft_deletes,
@@ -24,58 +27,10 @@ systembruker_http::server_tests!(
     a_vendor_may_name_only_its_own_clients,
 );
 
-const VENDOR_SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
-const PORTAL: &str = "altinn:portal/enduser";
 const SYSTEM: &str = "991825827_tester";
 /// Another vendor (Tallmakerne AS) for isolation tests.
 const OTHER_VENDOR: &str = "315100003";
 const ROR: i64 = 70_000_003;
-
-struct Api<'a> {
-    server: &'a TestServer,
-    token: String,
-}
-
-impl Api<'_> {
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let url = if path.starts_with('/') {
-            self.server.at(path)
-        } else {
-            self.server.at(&format!("/authentication/api/v1/{path}"))
-        };
-        let mut request = Client::new().request(method, url).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, path, None).await
-    }
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(Method::POST, path, Some(body)).await
-    }
-}
-
-async fn vendor<'a>(server: &'a TestServer, org: &str) -> Api<'a> {
-    Api {
-        server,
-        token: server.enterprise_token(org, VENDOR_SCOPES).await.unwrap(),
-    }
-}
-
-async fn person<'a>(server: &'a TestServer, pid: &str) -> Api<'a> {
-    Api {
-        server,
-        token: server.personal_token(pid, PORTAL).await.unwrap(),
-    }
-}
-
-fn right(resource: &str) -> Value {
-    json!({"resource": [{"id": "urn:altinn:resource", "value": resource}]})
-}
 
 fn system_body(id: &str, vendor_org: &str) -> Value {
     json!({

@@ -199,3 +199,59 @@ pub fn csrf_in(body: &str) -> String {
         .map(|c| c[1].to_string())
         .unwrap_or_else(|| panic!("no CSRF token in:\n{body}"))
 }
+
+/// A caller of the authentication API with one token; `path` is relative to
+/// `/authentication/api/v1/` unless it starts with `/`.
+pub struct Api<'a> {
+    pub server: &'a TestServer,
+    pub token: String,
+}
+
+impl Api<'_> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let url = if path.starts_with('/') {
+            self.server.at(path)
+        } else {
+            self.server.at(&format!("/authentication/api/v1/{path}"))
+        };
+        let mut request = Client::new().request(method, url).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body)).await
+    }
+}
+
+/// SmartCloud-like vendor token for `org` with the register and request scopes.
+pub async fn vendor<'a>(server: &'a TestServer, org: &str) -> Api<'a> {
+    Api {
+        server,
+        token: server.enterprise_token(org, VENDOR_SCOPES).await.unwrap(),
+    }
+}
+
+/// An end user's portal token.
+pub async fn person<'a>(server: &'a TestServer, pid: &str) -> Api<'a> {
+    Api {
+        server,
+        token: server.personal_token(pid, PORTAL).await.unwrap(),
+    }
+}
+
+/// One right on a resource, as requests carry it.
+pub fn right(resource: &str) -> Value {
+    json!({"resource": [{"id": "urn:altinn:resource", "value": resource}]})
+}
